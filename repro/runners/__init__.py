@@ -1,0 +1,1 @@
+"""Runners execute the wrapped command: on the host, or in a container pinned by digest."""
