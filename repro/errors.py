@@ -7,6 +7,7 @@ OK = 0
 NOT_REPRODUCED = 1
 INVALID = 2
 INTEGRITY = 3
+INTERNAL = 70  # a bug in repro, never an outcome of the user's run
 
 
 class ReproError(Exception):

@@ -1,0 +1,108 @@
+"""The code that ran: git commit, branch, remote, dirty flag and the diff against HEAD (with
+untracked source files); a tree digest outside git.
+
+What counts as code is deliberately narrow: tracked files, plus untracked files that are not
+ignored, look like source, and are not the run's own inputs, outputs, manifests or logs. So a
+user without a `.gitignore` is never refused at replay because the run wrote into the tree.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from repro.digest import DEFAULT_IGNORE, digest_bytes, fingerprint_file, tree_root_digest, walk_files
+from repro.secrets import strip_url_credentials
+
+SOURCE_SUFFIXES = frozenset({
+    ".py", ".pyx", ".pxd", ".pyi", ".ipynb", ".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".cu", ".cuh",
+    ".sh", ".bash", ".r", ".jl", ".toml", ".cfg", ".ini", ".yaml", ".yml", ".mk", ".cmake",
+})
+SOURCE_NAMES = frozenset({"Makefile", "Dockerfile", "requirements.txt", "setup.py", "pyproject.toml", "CMakeLists.txt"})
+
+
+def is_source(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return name in SOURCE_NAMES or ("." in name and "." + name.rsplit(".", 1)[-1].lower() in SOURCE_SUFFIXES)
+
+
+def _excluded(rel: str, exclude: tuple[str, ...]) -> bool:
+    parts = rel.split("/")
+    if any(p in DEFAULT_IGNORE for p in parts):
+        return True
+    return any(rel == e or rel.startswith(e.rstrip("/") + "/") for e in exclude)
+
+
+@dataclass(frozen=True)
+class CodeCapture:
+    facet: dict
+    diff: bytes  # saved beside the manifest when non-empty
+
+
+def _git(root: Path, *args: str, check: bool = True) -> str:
+    out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=check)
+    return out.stdout.decode("utf-8", errors="surrogateescape")
+
+
+def _git_bytes(root: Path, *args: str) -> bytes:
+    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=True).stdout
+
+
+def git_toplevel(path: Path) -> Path | None:
+    try:
+        out = subprocess.run(["git", "-C", str(path), "rev-parse", "--show-toplevel"], capture_output=True, text=True)
+    except OSError:
+        return None
+    return Path(out.stdout.strip()) if out.returncode == 0 else None
+
+
+def untracked_sources(root: Path, exclude: tuple[str, ...]) -> list[str]:
+    listing = _git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", ".")
+    return sorted(p for p in listing.split("\0") if p and is_source(p) and not _excluded(p, exclude))
+
+
+def capture(root: Path, algorithm: str, exclude: Iterable[str] = ()) -> CodeCapture:
+    """`exclude` names project-relative paths that are the run's own (inputs, outputs, manifest)."""
+    excl = tuple(exclude)
+    top = git_toplevel(root)
+    if top is None:
+        return _capture_tree(root, algorithm, excl)
+    head = _git(root, "rev-parse", "--verify", "-q", "HEAD", check=False).strip() or None
+    branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD", check=False).strip() or None
+    remote = _git(root, "remote", "get-url", "origin", check=False).strip() or None
+    prefix = _git(root, "rev-parse", "--show-prefix", check=False).strip()
+    diff = _git_bytes(root, "diff", "--binary", "--no-color", "--no-ext-diff", "HEAD", "--", ".") if head else b""
+    untracked = untracked_sources(root, excl)
+    for rel in untracked:
+        diff += subprocess.run(
+            ["git", "-C", str(root), "diff", "--binary", "--no-color", "--no-index", "--", "/dev/null", rel],
+            capture_output=True,
+        ).stdout
+    facet = {
+        "kind": "git",
+        "commit": head,
+        "branch": None if branch == "HEAD" else branch,
+        "remote": strip_url_credentials(remote) if remote else None,
+        "subdir": prefix.rstrip("/") or None,
+        "dirty": bool(diff),
+        "diff": {"size": len(diff), "digest": digest_bytes(diff, algorithm)} if diff else None,
+        "untracked_sources": untracked,
+    }
+    return CodeCapture(facet, diff)
+
+
+def _capture_tree(root: Path, algorithm: str, exclude: tuple[str, ...]) -> CodeCapture:
+    entries = []
+    for f in walk_files(root):
+        rel = f.relative_to(root).as_posix()
+        if is_source(rel) and not _excluded(rel, exclude):
+            entries.append(fingerprint_file(f, root, algorithm))
+    entries.sort(key=lambda e: e.path)
+    facet = {
+        "kind": "tree",
+        "digest": tree_root_digest(entries, algorithm),
+        "files": [e.to_json() for e in entries],
+    }
+    return CodeCapture(facet, b"")

@@ -1,0 +1,187 @@
+"""The command line: parse, call the library, render. Errors are caught once, in `main`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from repro import __version__
+from repro.errors import INTEGRITY, INTERNAL, INVALID, NOT_REPRODUCED, OK, ReproError
+
+EXIT_CODES = f"""\b
+Exit codes: {OK} ok, {NOT_REPRODUCED} not reproduced (or the wrapped command's own code for `run`),
+{INVALID} usage or invalid manifest, {INTEGRITY} signature or integrity failure, {INTERNAL} internal error."""
+
+
+def _say(quiet: bool):
+    def say(message: str) -> None:
+        if not quiet:
+            click.echo(f"repro: {message}", err=True)
+
+    return say
+
+
+@click.group(help="Fingerprint a training run into a signed manifest, and replay it to prove it reproduces.\n\n" + EXIT_CODES)
+@click.version_option(__version__, prog_name="repro")
+@click.option("--verbose", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
+    ctx.obj = {"verbose": verbose}
+
+
+@cli.command()
+@click.option("--key", "key", type=click.Path(path_type=Path), help="Where to write the private key "
+              "(default: $REPRO_SIGNING_KEY, else $XDG_CONFIG_HOME/repro/signing-key.pem).")
+@click.option("--force", is_flag=True, help="Replace an existing key pair.")
+def keygen(key: Path | None, force: bool) -> None:
+    """Create an Ed25519 signing key pair (private key mode 0600)."""
+    from repro import signing
+
+    pair = signing.generate(key, force=force)
+    click.echo(f"private key  {pair.private_path}")
+    click.echo(f"public key   {pair.public_path}")
+    click.echo(f"keyid        {pair.keyid}")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--seed", type=int, help="Seed for the run (default: a fresh 32-bit seed, recorded).")
+@click.option("--threads", type=int, help="Set OMP/MKL/OPENBLAS thread counts for the command.")
+@click.option("--input", "inputs", multiple=True, metavar="PATH", help="Input file, directory or glob (repeatable).")
+@click.option("--output", "outputs", multiple=True, metavar="PATH", help="Output file, directory or glob (repeatable).")
+@click.option("--manifest", type=click.Path(path_type=Path), help="Where to write the manifest "
+              "(default: .repro/runs/<run-id>/manifest.json).")
+@click.option("--no-sign", is_flag=True, help="Write an unsigned manifest, visibly marked as such.")
+@click.option("--key", type=click.Path(path_type=Path), help="Private key to sign with (default: $REPRO_SIGNING_KEY or the keygen key).")
+@click.option("--digest", type=click.Choice(["xxh3_128", "sha256"]), help="Digest algorithm (default: repro.yaml, else xxh3_128).")
+@click.option("--image", help="Run in this container image, pinned by digest before the run.")
+@click.option("--dockerfile", help="Build this Dockerfile, then run in the image built.")
+@click.option("--build-context", help="Build context for --dockerfile (default: the Dockerfile's directory).")
+@click.option("--network", help="Container network (default: none).")
+@click.option("--gpus", help="GPUs for the container: all or a count.")
+@click.option("--quiet", "-q", is_flag=True, help="Only the command's own output.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def run(command: tuple[str, ...], seed, threads, inputs, outputs, manifest, no_sign, key, digest, image,
+        dockerfile, build_context, network, gpus, quiet) -> None:
+    """Run COMMAND and seal what went in and came out into a signed manifest.
+
+    \b
+    Example:
+      repro run --seed 7 --input data/ --output out/ -- python train.py
+
+    The exit code is the command's own.
+    """
+    from repro import config, signing
+    from repro.run import execute_run, make_runner
+
+    argv = tuple(command[1:] if command and command[0] == "--" else command)
+    spec = config.build_run_spec(
+        argv, seed=seed, threads=threads, inputs=inputs, outputs=outputs, manifest=manifest, sign=not no_sign,
+        key=key, digest=digest, quiet=quiet, image=image, dockerfile=dockerfile, build_context=build_context,
+        network=network, gpus=gpus,
+    )
+    say = _say(quiet)
+    outcome = execute_run(
+        spec, make_runner(spec), say=say,
+        load_key=lambda: signing.load_private_key(spec.key_path or signing.default_private_key_path()),
+    )
+    state = "unsigned" if outcome.manifest.predicate["unsigned"] else "signed"
+    say(f"exit {outcome.result.exit_code}; {state} manifest {outcome.manifest_path}")
+    sys.exit(outcome.result.exit_code)
+
+
+_pubkey = click.option("--pubkey", "pubkeys", multiple=True, type=click.Path(path_type=Path),
+                       help="Trusted public key (PEM, repeatable; default: your own from `repro keygen`).")
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(path_type=Path))
+@_pubkey
+@click.option("--no-files", is_flag=True, help="Check schema and signature only, not the files on disk.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False),
+              help="Project root the recorded paths are relative to (default: found from the working directory).")
+def verify(manifest: Path, pubkeys, no_files: bool, root: Path | None) -> None:
+    """Check a manifest: strict JSON, schema, signature, and that the recorded files still match."""
+    from repro.verify import verify as do_verify
+
+    result = do_verify(manifest, pubkeys, check_files=not no_files, root=root)
+    files = "" if no_files else f"; {result.files_checked} recorded files match"
+    click.echo(f"OK: {manifest} signed by {result.keyid}{files}")
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(path_type=Path))
+@_pubkey
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as canonical, indented JSON.")
+def show(manifest: Path, pubkeys, as_json: bool) -> None:
+    """Summarise a manifest for a person (the signature is checked and its status shown)."""
+    from repro.manifest import Manifest
+    from repro.report.show import render
+    from repro.verify import trusted_keys
+
+    m = Manifest.load(manifest)
+    if as_json:
+        click.echo(m.to_bytes().decode(), nl=False)
+        return
+    if not m.signatures:
+        status = "UNSIGNED (written with --no-sign)"
+    else:
+        try:
+            status = f"valid, keyid {m.verify(trusted_keys(pubkeys))}"
+        except ReproError as e:
+            status = f"NOT VERIFIED: {e}"
+    click.echo(render(m, signature_status=status), nl=False)
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["dsse", "statement"]), default="dsse", show_default=True,
+              help="dsse: a standard DSSE envelope carrying the same signatures; statement: the in-toto Statement alone.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here instead of stdout (atomically).")
+def export(manifest: Path, fmt: str, output: Path | None) -> None:
+    """Export a manifest for other tools, with no re-signing."""
+    from repro import jsonio, signing
+    from repro.manifest import Manifest
+
+    m = Manifest.load(manifest)
+    if fmt == "dsse":
+        if not m.signatures:
+            raise ReproError("manifest is unsigned: there is no signature to put in a DSSE envelope")
+        data = jsonio.pretty_bytes(signing.dsse_envelope(m.body(), list(m.signatures)))
+    else:
+        data = jsonio.pretty_bytes(m.statement)
+    if output:
+        jsonio.write_atomic(output, data)
+    else:
+        click.echo(data.decode(), nl=False)
+
+
+def main() -> None:
+    verbose = "--verbose" in sys.argv[1:2] or "--verbose" in sys.argv
+    try:
+        cli.main(standalone_mode=False, prog_name="repro")
+    except click.exceptions.Abort:
+        click.echo("repro: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(INVALID)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except ReproError as e:
+        if verbose:
+            raise
+        click.echo(f"repro: error: {e.message}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("repro: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(OK)
+    except Exception as e:  # a bug in repro: one line for the user, the traceback on request
+        if verbose:
+            raise
+        click.echo(f"repro: internal error: {type(e).__name__}: {e} (rerun with --verbose for the traceback)", err=True)
+        sys.exit(INTERNAL)
+    sys.exit(OK)

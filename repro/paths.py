@@ -1,0 +1,62 @@
+"""Paths the user declares and paths read from manifests, expanded and confined to a root."""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+from repro.errors import UnsafePathError, UsageError
+from repro.manifest import check_relpath
+
+GLOB_CHARS = frozenset("*?[")
+
+
+def project_relative(path: Path, root: Path) -> str:
+    """POSIX path relative to `root` without resolving symlinks, so `data -> /mnt/data` stays `data`."""
+    absolute = Path(os.path.normpath(os.path.abspath(path)))
+    try:
+        rel = absolute.relative_to(root)
+    except ValueError as e:
+        raise UsageError(f"{path} is outside the project root {root}") from e
+    return rel.as_posix() or "."
+
+
+def expand(specs: tuple[str, ...] | list[str], cwd: Path, root: Path, *, what: str, must_exist: bool) -> list[Path]:
+    """Expand files, directories and globs (relative to `cwd`); every result must be inside `root`.
+    A spec that matches nothing is an error when `must_exist` (inputs), skipped otherwise."""
+    out: list[Path] = []
+    seen: set[str] = set()
+    for spec in specs:
+        if "\0" in spec:
+            raise UsageError(f"{what} {spec!r} contains a NUL byte")
+        pattern = spec if os.path.isabs(spec) else os.path.join(cwd, spec)
+        if GLOB_CHARS & set(spec):
+            matches = sorted(glob.glob(pattern, recursive=True))
+        else:
+            matches = [pattern] if os.path.lexists(pattern) else []
+        if not matches:
+            if must_exist:
+                raise UsageError(f"{what} {spec} does not exist")
+            continue
+        for m in matches:
+            p = Path(os.path.normpath(m))
+            rel = project_relative(p, root)
+            if rel == ".":
+                raise UsageError(f"{what} {spec} is the whole project root: name the data inside it")
+            if rel not in seen:
+                seen.add(rel)
+                out.append(p)
+    return out
+
+
+def confine(root: Path, rel: str, *, what: str = "path") -> Path:
+    """Join a manifest path onto `root`, refusing anything that would land outside it, including
+    through a symlink already present in the tree."""
+    check_relpath(rel, what=what)
+    target = root / rel
+    real_root = root.resolve()
+    resolved = target.resolve()
+    if resolved != real_root and real_root not in resolved.parents:
+        raise UnsafePathError(f"unsafe {what} {rel!r}: resolves outside {root}")
+    return target

@@ -1,0 +1,89 @@
+"""`repro show`: a manifest summarised for a person."""
+
+from __future__ import annotations
+
+from repro.manifest import Manifest
+
+
+def _digest(d: dict) -> str:
+    algo, value = next(iter(d.items()))
+    return f"{algo}:{value[:16]}…"
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def render(manifest: Manifest, *, signature_status: str) -> str:
+    p = manifest.predicate
+    cmd = p["command"]
+    lines = [
+        f"run        {p['run_id']}  (repro {p['repro_version']})",
+        f"signature  {signature_status}",
+        f"command    {' '.join(cmd['argv'])}",
+        f"           in {cmd['cwd']}  exit {cmd['exit_code']}"
+        + (f" ({cmd['signal']})" if cmd.get("signal") else "")
+        + f"  {cmd['duration_s']:.2f}s  started {cmd['started_at']}",
+    ]
+    runner = p["runner"]
+    if runner["name"] == "docker":
+        image = runner.get("image", {})
+        lines.append(f"runner     docker  {image.get('pinned', '?')}")
+        if image.get("reference") and image.get("reference") != image.get("pinned"):
+            lines.append(f"           from {image['reference']}")
+        lines.append(f"           network {runner.get('network', 'none')}" + (f", gpus {runner['gpus']}" if runner.get("gpus") else ""))
+    else:
+        lines.append("runner     host")
+    code = p["code"]
+    if code["kind"] == "git":
+        state = "dirty" if code["dirty"] else "clean"
+        lines.append(f"code       git {str(code['commit'])[:12]} on {code['branch'] or '(detached)'} ({state})")
+        if code.get("remote"):
+            lines.append(f"           remote {code['remote']}")
+        if code.get("diff"):
+            lines.append(f"           diff {code['diff']['path']} ({_size(code['diff']['size'])}, {_digest(code['diff']['digest'])})")
+    else:
+        lines.append(f"code       tree of {len(code['files'])} files {_digest(code['digest'])}")
+    for facet in ("inputs", "outputs"):
+        arts = p[facet]
+        lines.append(f"{facet:<10} {len(arts)}" + ("" if arts else "  (none declared)"))
+        for a in arts:
+            extra = f", {len(a.get('files', []))} files" if a["kind"] == "directory" else ""
+            mark = "  observed" if a.get("observed") else ""
+            lines.append(f"  {a['path']}  {_size(a['size'])}{extra}  {_digest(a['digest'])}{mark}")
+    deps = p["deps"]
+    py = deps.get("python") or {}
+    os_info = deps.get("os") or {}
+    distro = (os_info.get("distro") or {}).get("PRETTY_NAME") or os_info.get("system") or "?"
+    lines.append(
+        f"python     {py.get('implementation', '')} {py.get('version', '?')} at {py.get('executable', '?')}"
+        f"  ({len(deps.get('distributions', []))} distributions)"
+    )
+    libc = os_info.get("libc") or {}
+    lines.append(f"os         {distro}, kernel {os_info.get('release', '?')}, {libc.get('name', '')} {libc.get('version', '')}".rstrip())
+    hw = p["hardware"]
+    cpu = hw.get("cpu", {})
+    lines.append(f"cpu        {cpu.get('model', '?')} ({cpu.get('vendor', '?')}), {cpu.get('logical_cores', '?')} cores, "
+                 f"{_size(hw.get('memory_bytes', 0))}")
+    lines.append(f"           flags {' '.join(cpu.get('flags', [])) or '-'}")
+    for g in hw.get("gpus", []):
+        lines.append(f"gpu        {g.get('name')} driver {g.get('driver')} cuda {g.get('cuda')} {g.get('uuid')}")
+    s = p["seeds"]
+    seeded = ", ".join(f"{x['lib']}={x['value']}" for x in s["seeded"]) or "nothing"
+    lines.append(f"seed       {s['seed']} ({s['source']}); seeded {seeded}")
+    if s.get("variables"):
+        lines.append("           " + " ".join(f"{k}={v}" for k, v in sorted(s["variables"].items())))
+    masked = sum(1 for v in p["environment"].values() if v == "***")
+    lines.append(f"env        {len(p['environment'])} variables ({masked} masked)")
+    logs = p["logs"]
+    lines.append(f"logs       {logs['stdout']['path']} ({_size(logs['stdout']['size'])}), "
+                 f"{logs['stderr']['path']} ({_size(logs['stderr']['size'])})")
+    if p.get("replay_of"):
+        lines.append(f"replay of  {p['replay_of']['run_id']}  {_digest(p['replay_of']['manifest_digest'])}")
+    for w in p["warnings"]:
+        lines.append(f"warning    {w}")
+    return "\n".join(lines) + "\n"

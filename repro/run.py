@@ -1,0 +1,206 @@
+"""Orchestration of `repro run`: capture before, execute, capture after, seal.
+
+Everything that can fail because of the user's input fails before the command starts: config,
+missing inputs, the signing key, the runner (an image that cannot be resolved).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from repro import __version__
+from repro.capture import code as code_facet
+from repro.capture import env as env_facet
+from repro.capture import seeds as seeds_facet
+from repro.capture.deps import python_flags
+from repro.config import RunSpec
+from repro.digest import Artifact, fingerprint
+from repro.errors import ReproError
+from repro.inject import site_dir
+from repro.jsonio import write_atomic
+from repro.manifest import Manifest, build_statement
+from repro.paths import expand, project_relative
+from repro.runners.base import ExecResult, ExecSpec, Runner
+from repro.secrets import mask_argv
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    manifest: Manifest
+    manifest_path: Path
+    result: ExecResult
+    warnings: tuple[str, ...]
+
+
+def make_runner(spec: RunSpec) -> Runner:
+    if spec.image or spec.dockerfile:
+        from repro.runners.docker import DockerRunner
+
+        return DockerRunner.from_spec(spec)
+    from repro.runners.host import HostRunner
+
+    return HostRunner()
+
+
+def sidecar_names(manifest_path: Path) -> dict[str, str]:
+    stem = manifest_path.name[: -len(".json")] if manifest_path.name.endswith(".json") else manifest_path.name
+    return {"stdout": f"{stem}.stdout.log", "stderr": f"{stem}.stderr.log", "diff": f"{stem}.code.diff"}
+
+
+def read_events(run_dir: Path) -> list[dict]:
+    """Merge the JSON lines every Python process of the run wrote; a torn last line is skipped."""
+    events: list[dict] = []
+    for path in sorted(run_dir.glob("proc-*.jsonl")):
+        for line in path.read_bytes().splitlines():
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(ev, dict):
+                events.append(ev)
+    return events
+
+
+def _sidecar(path: Path, algorithm: str) -> dict:
+    from repro.digest import digest_file
+
+    return {"path": path.name, "size": path.stat().st_size, "digest": digest_file(path, algorithm)}
+
+
+def _fingerprint(paths: list[Path], spec: RunSpec) -> list[Artifact]:
+    if not paths:
+        return []
+    artifacts = fingerprint(paths, spec.root, spec.algorithm, ignore=(".git", "__pycache__", ".repro", *spec.ignore))
+    # The digest module resolves symlinks; the manifest names what the user declared.
+    return [
+        Artifact(project_relative(p, spec.root), a.kind, a.size, a.digest, a.files) if a.kind == "file" else a
+        for p, a in zip(paths, artifacts)
+    ]
+
+
+def _changed_inputs(before: list[Artifact], after: list[Artifact]) -> list[str]:
+    now = {a.path: a.digest for a in after}
+    return [a.path for a in before if now.get(a.path) != a.digest]
+
+
+def execute_run(spec: RunSpec, runner: Runner, *, say: Say, load_key: Callable[[], object] | None) -> RunOutcome:
+    warnings: list[str] = []
+    input_paths = expand(spec.inputs, spec.cwd, spec.root, what="input", must_exist=True)
+    key = load_key() if (spec.sign and load_key is not None) else None
+    runner.prepare()
+
+    manifest_dir = spec.manifest_path.parent
+    names = sidecar_names(spec.manifest_path)
+    own_paths = [project_relative(p, spec.root) for p in input_paths]
+    own_paths += [s.rstrip("/") for s in spec.outputs if not set(s) & set("*?[")]
+    try:
+        own_paths.append(project_relative(manifest_dir, spec.root))
+    except ReproError:
+        pass
+    code = code_facet.capture(spec.root, spec.algorithm, exclude=[p for p in own_paths if p != "."])
+    say(f"fingerprinting {len(input_paths)} input path(s)")
+    inputs_before = _fingerprint(input_paths, spec)
+
+    run_dir = spec.root / ".repro" / "tmp" / spec.run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(run_dir, 0o777)  # a container user other than the owner must be able to record
+    repro_env = seeds_facet.child_variables(spec.seed, spec.threads)
+    repro_env["REPRO_RUN_DIR"] = str(run_dir)
+    repro_env["REPRO_RUN_ID"] = spec.run_id
+
+    disabled = python_flags(spec.argv)
+    if disabled:
+        warnings.append(f"python runs with {' '.join(disabled)}: repro's seeding hook cannot run inside it")
+
+    probed: dict = {}
+    probe_thread = threading.Thread(target=lambda: probed.update(runner.probe(spec.argv, spec.root)), daemon=True)
+    probe_thread.start()
+    hardware = runner.hardware()
+
+    exec_spec = ExecSpec(
+        argv=spec.argv, cwd=spec.cwd, project_root=spec.root, repro_env=repro_env, inject_dir=site_dir(),
+        stdout_log=run_dir / "stdout.log", stderr_log=run_dir / "stderr.log", echo=True,
+    )
+    say(f"running {' '.join(mask_argv(spec.argv))} ({runner.name}, seed {spec.seed})")
+    try:
+        result = runner.execute(exec_spec)
+        probe_thread.join()
+
+        inputs_after = _fingerprint(input_paths, spec)
+        for path in _changed_inputs(inputs_before, inputs_after):
+            warnings.append(f"input {path} changed during the run")
+        output_paths = expand(spec.outputs, spec.cwd, spec.root, what="output", must_exist=False)
+        found = {project_relative(p, spec.root) for p in output_paths}
+        for s in spec.outputs:
+            if not set(s) & set("*?[") and project_relative(spec.cwd / s, spec.root) not in found:
+                warnings.append(f"declared output {s} was not written")
+        outputs = _fingerprint(output_paths, spec)
+
+        events = read_events(run_dir)
+        starts = [e for e in events if e.get("event") == "start"]
+        from repro.capture.deps import is_python
+
+        if spec.argv and is_python(spec.argv[0]) and not starts and not disabled:
+            warnings.append("the injected sitecustomize did not run in the command's Python: seeds were not set")
+        seeds = seeds_facet.capture(spec.seed, spec.seed_source, spec.threads, {**os.environ, **repro_env}, events)
+
+        manifest_dir.mkdir(parents=True, exist_ok=True)
+        logs = {}
+        for stream in ("stdout", "stderr"):
+            target = manifest_dir / names[stream]
+            shutil.move(str(run_dir / f"{stream}.log"), str(target))
+            logs[stream] = _sidecar(target, spec.algorithm)
+        if code.diff:
+            diff_path = manifest_dir / names["diff"]
+            write_atomic(diff_path, code.diff)
+            code.facet["diff"] = _sidecar(diff_path, spec.algorithm)
+
+        environment = env_facet.capture({**os.environ, **repro_env})
+        predicate = {
+            "schema_version": 1,
+            "run_id": spec.run_id,
+            "repro_version": __version__,
+            "unsigned": key is None,
+            "digest_algorithm": spec.algorithm,
+            "runner": runner.describe(),
+            "command": {
+                "argv": mask_argv(spec.argv),
+                "cwd": project_relative(spec.cwd, spec.root),
+                "project_root": str(spec.root),
+                "started_at": result.started_at,
+                "ended_at": result.ended_at,
+                "duration_s": result.duration_s,
+                "exit_code": result.exit_code,
+                "signal": result.signal,
+            },
+            "code": code.facet,
+            "inputs": [a.to_json() for a in inputs_before],
+            "outputs": [a.to_json() for a in outputs],
+            "deps": probed or {"python": None, "distributions": [], "os": None, "note": "probe did not finish"},
+            "hardware": hardware,
+            "seeds": seeds,
+            "environment": environment,
+            "logs": logs,
+            "warnings": warnings,
+        }
+        subjects = [{"name": f.path, "digest": f.digest} for a in outputs for f in a.file_entries()]
+        if not subjects:
+            subjects = [{"name": logs[s]["path"], "digest": logs[s]["digest"]} for s in ("stdout", "stderr")]
+        manifest = Manifest(build_statement(predicate, subjects))
+        if key is not None:
+            manifest = manifest.signed_with(key)
+        manifest.save(spec.manifest_path)
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    for w in warnings:
+        say(f"warning: {w}")
+    return RunOutcome(manifest, spec.manifest_path, result, tuple(warnings))

@@ -1,0 +1,85 @@
+"""Run the command on this machine."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from repro.capture import deps, hardware
+from repro.errors import RunnerError
+from repro.runners.base import ExecResult, ExecSpec
+from repro.runners.streams import tee
+
+FORWARDED = (signal.SIGINT, signal.SIGTERM)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def child_environment(base: dict[str, str], spec: ExecSpec) -> dict[str, str]:
+    env = dict(base)
+    env.update(spec.repro_env)
+    existing = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = str(spec.inject_dir) + (os.pathsep + existing if existing else "")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+class HostRunner:
+    name = "host"
+
+    def prepare(self) -> None:
+        return None
+
+    def describe(self) -> dict:
+        return {"name": "host"}
+
+    def probe(self, argv: tuple[str, ...], project_root: Path) -> dict:
+        return deps.capture_host(argv, os.environ, project_root)
+
+    def hardware(self) -> dict:
+        return hardware.capture()
+
+    def execute(self, spec: ExecSpec) -> ExecResult:
+        env = child_environment(dict(os.environ), spec)
+        started = utc_now()
+        t0 = time.monotonic()
+        # Own process group: a Ctrl-C reaches repro once and is forwarded once, to the whole group.
+        group = {"process_group": 0} if sys.version_info >= (3, 11) else {"preexec_fn": os.setpgrp}
+        try:
+            proc = subprocess.Popen(
+                list(spec.argv), cwd=spec.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **group
+            )
+        except FileNotFoundError as e:
+            raise RunnerError(f"command not found: {spec.argv[0]}") from e
+        except PermissionError as e:
+            raise RunnerError(f"command is not executable: {spec.argv[0]}") from e
+        received: list[int] = []
+
+        def forward(signum, _frame):
+            received.append(signum)
+            try:
+                os.killpg(proc.pid, signum)
+            except ProcessLookupError:
+                pass
+
+        previous = {s: signal.signal(s, forward) for s in FORWARDED}
+        try:
+            out = tee(proc.stdout, spec.stdout_log, sys.stdout.buffer if spec.echo else None)
+            err = tee(proc.stderr, spec.stderr_log, sys.stderr.buffer if spec.echo else None)
+            code = proc.wait()
+            out.join()
+            err.join()
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
+        duration = time.monotonic() - t0
+        exit_code = 128 - code if code < 0 else code
+        sig = signal.Signals(received[-1]).name if received else (signal.Signals(-code).name if code < 0 else None)
+        return ExecResult(exit_code, started, utc_now(), round(duration, 6), sig)

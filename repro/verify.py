@@ -1,0 +1,95 @@
+"""`repro verify`: strict parse, schema, signature, then the recorded files on disk.
+
+Each step stops at the first failure with a message that names the file or field, because an
+auditor needs to know *what* failed, not only that something did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from repro import signing
+from repro.digest import fingerprint
+from repro.errors import IntegrityError
+from repro.manifest import Manifest, check_relpath
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    manifest: Manifest
+    keyid: str | None
+    files_checked: int
+
+
+def trusted_keys(pubkeys: tuple[Path, ...] | list[Path], *, include_default: bool = True) -> list:
+    keys = [signing.load_public_key(p) for p in pubkeys]
+    if include_default and not pubkeys:
+        default = signing.default_public_key_path()
+        if default.exists():
+            keys.append(signing.load_public_key(default))
+    return keys
+
+
+def check_sidecars(manifest: Manifest, manifest_path: Path) -> int:
+    """Logs and the code diff beside the manifest must match their recorded digests."""
+    from repro.digest import digest_file
+
+    pred = manifest.predicate
+    sidecars = [pred["logs"]["stdout"], pred["logs"]["stderr"]]
+    if pred["code"].get("kind") == "git" and pred["code"].get("diff"):
+        sidecars.append(pred["code"]["diff"])
+    for s in sidecars:
+        path = manifest_path.parent / s["path"]
+        if not path.is_file():
+            raise IntegrityError(f"{s['path']} (beside the manifest) is missing")
+        algorithm = next(iter(s["digest"]))
+        if digest_file(path, algorithm) != s["digest"]:
+            raise IntegrityError(f"{s['path']} (beside the manifest) does not match its recorded digest")
+    return len(sidecars)
+
+
+def check_artifacts(manifest: Manifest, root: Path) -> int:
+    """Recorded inputs and outputs under `root` still match, file by file."""
+    pred = manifest.predicate
+    algorithm = pred["digest_algorithm"]
+    checked = 0
+    for facet in ("inputs", "outputs"):
+        for art in pred[facet]:
+            label = facet[:-1]
+            path = root / check_relpath(art["path"], what=f"{label} path")
+            if not path.exists():
+                raise IntegrityError(f"{label} {art['path']} is missing")
+            (now,) = fingerprint([path], root, algorithm)
+            if now.digest == art["digest"]:
+                checked += max(1, len(art.get("files", [])))
+                continue
+            if art["kind"] == "directory" and now.kind == "directory":
+                before = {f["path"]: f["digest"] for f in art["files"]}
+                after = {f.path: f.digest for f in now.files}
+                for name in sorted(before.keys() | after.keys()):
+                    if name not in after:
+                        raise IntegrityError(f"{label} {name} is missing")
+                    if name not in before:
+                        raise IntegrityError(f"{label} directory {art['path']} has a new file {name}")
+                    if before[name] != after[name]:
+                        raise IntegrityError(f"{label} {name} does not match its recorded digest")
+            raise IntegrityError(f"{label} {art['path']} does not match its recorded digest")
+    return checked
+
+
+def verify(path: Path, pubkeys: tuple[Path, ...] | list[Path] = (), *, check_files: bool = True,
+           allow_unsigned: bool = False, root: Path | None = None) -> VerifyResult:
+    manifest = Manifest.load(path)
+    keyid = None
+    if not (allow_unsigned and not manifest.signatures):
+        keyid = manifest.verify(trusted_keys(pubkeys))
+    files = 0
+    if check_files:
+        files += check_sidecars(manifest, path)
+        if root is None:
+            from repro.config import find_project_root
+
+            root = find_project_root(Path.cwd())
+        files += check_artifacts(manifest, root)
+    return VerifyResult(manifest, keyid, files)

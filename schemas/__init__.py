@@ -1,0 +1,1 @@
+"""JSON Schemas shipped with repro (installed as the package `repro.schemas`)."""
