@@ -54,7 +54,8 @@ def render(manifest: Manifest, *, signature_status: str) -> str:
         for a in arts:
             extra = f", {len(a.get('files', []))} files" if a["kind"] == "directory" else ""
             mark = "  observed" if a.get("observed") else ""
-            lines.append(f"  {a['path']}  {_size(a['size'])}{extra}  {_digest(a['digest'])}{mark}")
+            name = a["path"] + ("/" if a["kind"] == "directory" else "")
+            lines.append(f"  {name}  {_size(a['size'])}{extra}  {_digest(a['digest'])}{mark}")
     deps = p["deps"]
     py = deps.get("python") or {}
     os_info = deps.get("os") or {}

@@ -1,0 +1,88 @@
+"""Shared fixtures: isolated keys, a copy of the example project, and the `repro` CLI in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+
+
+def asset(name: str) -> Path:
+    return Path(__file__).parent / "assets" / name
+
+
+@pytest.fixture
+def xdg(tmp_path_factory, monkeypatch) -> Path:
+    """An empty config home, so tests never see or write the user's own keys."""
+    home = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.delenv("REPRO_SIGNING_KEY", raising=False)
+    return home
+
+
+@pytest.fixture
+def keys(xdg) -> Path:
+    """A real Ed25519 key pair made by `repro keygen`; returns the config home."""
+    result = repro_cli("keygen", env={"XDG_CONFIG_HOME": str(xdg)})
+    assert result.returncode == 0, result.stderr
+    return xdg
+
+
+def repro_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300,
+              input: str | None = None) -> subprocess.CompletedProcess:
+    """Run the real CLI (`python -m repro`) in a subprocess."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "repro", *args], cwd=cwd, env=full_env, capture_output=True, text=True,
+        timeout=timeout, input=input,
+    )
+
+
+@pytest.fixture
+def example(tmp_path) -> Path:
+    """A private copy of the example project, made a git repository with one commit."""
+    dest = tmp_path / "logreg"
+    shutil.copytree(EXAMPLES / "logreg", dest, ignore=shutil.ignore_patterns(".repro", "out", "__pycache__"))
+    git = ["git", "-C", str(dest), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "example"], check=True)
+    return dest
+
+
+_DOCKER: tuple[bool, str] | None = None
+
+
+def docker_available() -> tuple[bool, str]:
+    global _DOCKER
+    if _DOCKER is None:
+        try:
+            import docker
+
+            docker.from_env(timeout=5).ping()
+            _DOCKER = (True, "")
+        except Exception as e:  # any failure to reach an engine means "no engine" here
+            _DOCKER = (False, f"no Docker engine answers ({type(e).__name__})")
+    return _DOCKER
+
+
+@pytest.fixture(autouse=True)
+def _docker_gate(request):
+    """Tests marked `docker` skip, saying why, where no engine answers — and fail instead under
+    REPRO_REQUIRE_DOCKER=1, which CI sets after starting an engine."""
+    if request.node.get_closest_marker("docker") is None:
+        return
+    ok, reason = docker_available()
+    if ok:
+        return
+    if os.environ.get("REPRO_REQUIRE_DOCKER") == "1":
+        pytest.fail(f"REPRO_REQUIRE_DOCKER=1 but {reason}")
+    pytest.skip(f"{reason}; tests/docker/provision.sh starts one")

@@ -1,0 +1,64 @@
+import json
+import os
+
+import pytest
+
+from repro import jsonio
+from repro.errors import InvalidManifestError
+
+
+def test_duplicate_keys_rejected():
+    with pytest.raises(InvalidManifestError, match="duplicate key 'a'"):
+        jsonio.loads_strict(b'{"a": 1, "a": 2}')
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_rejected(constant):
+    with pytest.raises(InvalidManifestError, match="non-finite"):
+        jsonio.loads_strict(f'{{"x": {constant}}}'.encode())
+
+
+def test_bad_utf8_and_bom_rejected():
+    with pytest.raises(InvalidManifestError, match="not UTF-8"):
+        jsonio.loads_strict(b'{"a": "\xff"}')
+    with pytest.raises(InvalidManifestError, match="byte-order mark"):
+        jsonio.loads_strict('\ufeff{}'.encode())
+
+
+def test_deep_nesting_rejected_without_recursion():
+    with pytest.raises(InvalidManifestError, match="nesting deeper"):
+        jsonio.loads_strict(b"[" * 100000 + b"]" * 100000)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    assert jsonio.loads_strict(json.dumps({"s": "[" * 500}).encode()) == {"s": "[" * 500}
+
+
+def test_truncated_document_names_position():
+    with pytest.raises(InvalidManifestError, match="line 1 column"):
+        jsonio.loads_strict(b'{"a": [1, 2')
+
+
+def test_canonical_bytes_ignore_key_order_and_indentation():
+    a = jsonio.loads_strict(b'{"b": 1, "a": [1.0, "x"]}')
+    b = jsonio.loads_strict(b'{\n  "a": [1.0, "x"],\n  "b": 1\n}')
+    assert jsonio.canonical_bytes(a) == jsonio.canonical_bytes(b) == b'{"a":[1,"x"],"b":1}'
+
+
+def test_write_atomic_replaces_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "sub" / "f.json"
+    jsonio.write_atomic(target, b"one")
+    jsonio.write_atomic(target, b"two", mode=0o600)
+    assert target.read_bytes() == b"two"
+    assert oct(os.stat(target).st_mode & 0o777) == oct(0o600)
+    assert [p.name for p in target.parent.iterdir()] == ["f.json"]
+
+
+def test_write_atomic_keeps_old_file_when_write_fails(tmp_path):
+    target = tmp_path / "f.json"
+    jsonio.write_atomic(target, b"old")
+
+    with pytest.raises(TypeError):
+        jsonio.write_atomic(target, object())  # type: ignore[arg-type]
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
