@@ -35,11 +35,13 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 @click.option("--key", "key", type=click.Path(path_type=Path), help="Where to write the private key "
               "(default: $REPRO_SIGNING_KEY, else $XDG_CONFIG_HOME/repro/signing-key.pem).")
 @click.option("--force", is_flag=True, help="Replace an existing key pair.")
-def keygen(key: Path | None, force: bool) -> None:
+@click.option("--exist-ok", is_flag=True, help="Keep an existing key pair and print it instead of failing.")
+def keygen(key: Path | None, force: bool, exist_ok: bool) -> None:
     """Create an Ed25519 signing key pair (private key mode 0600)."""
     from repro import signing
 
-    pair = signing.generate(key, force=force)
+    pair = signing.existing(key) if exist_ok and not force else None
+    pair = pair or signing.generate(key, force=force)
     click.echo(f"private key  {pair.private_path}")
     click.echo(f"public key   {pair.public_path}")
     click.echo(f"keyid        {pair.keyid}")
@@ -155,6 +157,58 @@ def export(manifest: Path, fmt: str, output: Path | None) -> None:
         jsonio.write_atomic(output, data)
     else:
         click.echo(data.decode(), nl=False)
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(path_type=Path))
+@_pubkey
+@click.option("--rules", type=click.Path(path_type=Path), help="Tolerance rules (YAML; default: `verify:` in repro.yaml).")
+@click.option("--checkout", is_flag=True, help="Rebuild the recorded commit plus its saved diff instead of "
+              "requiring the working tree to match.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Also write the report as JSON here.")
+@click.option("--junit", "junit_path", type=click.Path(path_type=Path), help="Also write a JUnit XML report here.")
+@click.option("--manifest", "output_manifest", type=click.Path(path_type=Path),
+              help="Where to write the replay's own manifest (default: .repro/replays/<run-id>/manifest.json).")
+@click.option("--no-sign", is_flag=True, help="Write the replay's manifest unsigned.")
+@click.option("--key", type=click.Path(path_type=Path), help="Private key to sign the replay's manifest with.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False),
+              help="Project root (default: found from the working directory).")
+@click.option("--keep-workspace", is_flag=True, help="Keep the scratch workspace (with the replayed outputs) and print its path.")
+@click.option("--unsafe-allow-untrusted", is_flag=True, help="Replay a manifest that is unsigned or signed by an "
+              "untrusted key. Unsafe: nothing then vouches for what the manifest asks to run.")
+@click.option("--quiet", "-q", is_flag=True, help="Only the report.")
+def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, output_manifest, no_sign, key, root,
+           keep_workspace, unsafe_allow_untrusted, quiet) -> None:
+    """Rerun a recorded run in a scratch workspace and prove its outputs reproduce.
+
+    \b
+    Checks the signature, the inputs and the code first; reruns the same command with the same
+    seed, thread and determinism variables (and the same pinned image); then compares every
+    recorded output: bit-identical by default, or within the tolerance of a matching rule.
+
+    \b
+    Exit codes: 0 reproduced, 1 not reproduced, 2 usage or invalid manifest,
+    3 signature or integrity failure (untrusted, tampered, inputs or code changed).
+    """
+    from repro import jsonio, signing
+    from repro.replay import ReplayOptions, replay as do_replay
+    from repro.report.formats import get_format
+
+    opts = ReplayOptions(
+        manifest_path=manifest, pubkeys=tuple(pubkeys), allow_untrusted=unsafe_allow_untrusted, root=root,
+        rules_path=rules, checkout=checkout, keep_workspace=keep_workspace, output_manifest=output_manifest,
+        sign=not no_sign, key_path=key,
+    )
+    report = do_replay(
+        opts, say=_say(quiet),
+        load_key=lambda: signing.load_private_key(key or signing.default_private_key_path()),
+    )
+    if json_path:
+        jsonio.write_atomic(json_path, get_format("json").render(report).encode("utf-8"))
+    if junit_path:
+        jsonio.write_atomic(junit_path, get_format("junit").render(report).encode("utf-8"))
+    click.echo(get_format("text").render(report), nl=False)
+    sys.exit(OK if report.reproduced else NOT_REPRODUCED)
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ from repro.manifest import Manifest, build_statement
 from repro.paths import expand, project_relative
 from repro.runners.base import ExecResult, ExecSpec, Runner
 from repro.secrets import mask_argv
+from repro.store import Store
 
 Say = Callable[[str], None]
 
@@ -49,6 +50,16 @@ def make_runner(spec: RunSpec) -> Runner:
     from repro.runners.host import HostRunner
 
     return HostRunner()
+
+
+def state_dir(root: Path) -> Path:
+    """`.repro/` under the project root, with a `.gitignore` so git never shows repro's own files."""
+    path = root / ".repro"
+    path.mkdir(parents=True, exist_ok=True)
+    ignore = path / ".gitignore"
+    if not ignore.exists():
+        write_atomic(ignore, b"*\n")
+    return path
 
 
 def sidecar_names(manifest_path: Path) -> dict[str, str]:
@@ -92,7 +103,32 @@ def _changed_inputs(before: list[Artifact], after: list[Artifact]) -> list[str]:
     return [a.path for a in before if now.get(a.path) != a.digest]
 
 
-def execute_run(spec: RunSpec, runner: Runner, *, say: Say, load_key: Callable[[], object] | None) -> RunOutcome:
+def _store_outputs(outputs: list[Artifact], spec: RunSpec, warnings: list[str]) -> dict[str, bool]:
+    """Keep the output bytes so a later replay can compare within tolerance; returns path -> stored."""
+    store = Store.for_project(spec.root, spec.store)
+    stored: dict[str, bool] = {}
+    for art in outputs:
+        ok = True
+        for f in art.file_entries():
+            ok = store.put(spec.root / f.path, f.digest, f.size) and ok
+        stored[art.path] = ok
+        if not ok:
+            warnings.append(f"output {art.path} is not in the store (larger than its limit, or changed while copied): "
+                            "replay can compare it only exactly unless the file is left as it is")
+    return stored
+
+
+def execute_run(
+    spec: RunSpec,
+    runner: Runner,
+    *,
+    say: Say,
+    load_key: Callable[[], object] | None,
+    extra_env: dict[str, str] | None = None,
+    replay_of: dict | None = None,
+) -> RunOutcome:
+    """`extra_env` are recorded determinism variables a replay restores; `replay_of` points a
+    replay's manifest at the original."""
     warnings: list[str] = []
     input_paths = expand(spec.inputs, spec.cwd, spec.root, what="input", must_exist=True)
     key = load_key() if (spec.sign and load_key is not None) else None
@@ -110,10 +146,11 @@ def execute_run(spec: RunSpec, runner: Runner, *, say: Say, load_key: Callable[[
     say(f"fingerprinting {len(input_paths)} input path(s)")
     inputs_before = _fingerprint(input_paths, spec)
 
+    state_dir(spec.root)
     run_dir = spec.root / ".repro" / "tmp" / spec.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(run_dir, 0o777)  # a container user other than the owner must be able to record
-    repro_env = seeds_facet.child_variables(spec.seed, spec.threads)
+    repro_env = {**(extra_env or {}), **seeds_facet.child_variables(spec.seed, spec.threads)}
     repro_env["REPRO_RUN_DIR"] = str(run_dir)
     repro_env["REPRO_RUN_ID"] = spec.run_id
 
@@ -144,6 +181,7 @@ def execute_run(spec: RunSpec, runner: Runner, *, say: Say, load_key: Callable[[
             if not set(s) & set("*?[") and project_relative(spec.cwd / s, spec.root) not in found:
                 warnings.append(f"declared output {s} was not written")
         outputs = _fingerprint(output_paths, spec)
+        stored = _store_outputs(outputs, spec, warnings) if spec.store.get("enabled", True) else {}
 
         events = read_events(run_dir)
         starts = [e for e in events if e.get("event") == "start"]
@@ -184,7 +222,7 @@ def execute_run(spec: RunSpec, runner: Runner, *, say: Say, load_key: Callable[[
             },
             "code": code.facet,
             "inputs": [a.to_json() for a in inputs_before],
-            "outputs": [a.to_json() for a in outputs],
+            "outputs": [{**a.to_json(), **({"stored": stored[a.path]} if a.path in stored else {})} for a in outputs],
             "deps": probed or {"python": None, "distributions": [], "os": None, "note": "probe did not finish"},
             "hardware": hardware,
             "seeds": seeds,
@@ -192,6 +230,8 @@ def execute_run(spec: RunSpec, runner: Runner, *, say: Say, load_key: Callable[[
             "logs": logs,
             "warnings": warnings,
         }
+        if replay_of is not None:
+            predicate["replay_of"] = replay_of
         subjects = [{"name": f.path, "digest": f.digest} for a in outputs for f in a.file_entries()]
         if not subjects:
             subjects = [{"name": logs[s]["path"], "digest": logs[s]["digest"]} for s in ("stdout", "stderr")]

@@ -87,6 +87,15 @@ def generate(private_path: Path | None = None, *, force: bool = False) -> KeyPai
     return KeyPair(private_path, public_path, key_id(key.public_key()))
 
 
+def existing(private_path: Path | None = None) -> KeyPair | None:
+    """The key pair already at `private_path` (default location), or None."""
+    private_path = private_path or default_private_key_path()
+    if not private_path.exists():
+        return None
+    key = load_private_key(private_path)
+    return KeyPair(private_path, _public_path_for(private_path), key_id(key.public_key()))
+
+
 def load_private_key(path: Path) -> Ed25519PrivateKey:
     try:
         st = path.stat()

@@ -49,12 +49,12 @@ def check_sidecars(manifest: Manifest, manifest_path: Path) -> int:
     return len(sidecars)
 
 
-def check_artifacts(manifest: Manifest, root: Path) -> int:
+def check_artifacts(manifest: Manifest, root: Path, facets: tuple[str, ...] = ("inputs", "outputs")) -> int:
     """Recorded inputs and outputs under `root` still match, file by file."""
     pred = manifest.predicate
     algorithm = pred["digest_algorithm"]
     checked = 0
-    for facet in ("inputs", "outputs"):
+    for facet in facets:
         for art in pred[facet]:
             label = facet[:-1]
             path = root / check_relpath(art["path"], what=f"{label} path")

@@ -1,0 +1,270 @@
+"""Orchestration of `repro replay`: trust, check, rebuild, rerun, compare, report.
+
+The order matters: nothing runs before the signature, the inputs and the code have been
+checked, and the rerun happens in a scratch workspace so neither the user's files nor the
+original outputs can be touched. Every path taken from the manifest is confined first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from repro import workspace
+from repro.capture import code as code_facet
+from repro.capture.seeds import THREAD_VARIABLES
+from repro.compare import RuleSet, Verdict, compare_file, load_rules
+from repro.config import RunSpec, find_project_root, load_config, new_run_id
+from repro.digest import digest_bytes, digest_file
+from repro.errors import IntegrityError, ReproError, UsageError
+from repro.manifest import Manifest, check_relpath
+from repro.paths import confine
+from repro.replay_report import ReplayReport
+from repro.store import Store
+from repro.verify import check_artifacts, trusted_keys
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    manifest_path: Path
+    pubkeys: tuple[Path, ...] = ()
+    allow_untrusted: bool = False
+    root: Path | None = None
+    rules_path: Path | None = None
+    checkout: bool = False
+    keep_workspace: bool = False
+    output_manifest: Path | None = None
+    sign: bool = True
+    key_path: Path | None = None
+
+
+def load_rules_file(path: Path | None, config: dict) -> RuleSet:
+    """`--rules FILE` wins over the `verify:` key of repro.yaml."""
+    if path is None:
+        return load_rules(config.get("verify"))
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise UsageError(f"rules file {path} does not exist") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read rules file {path}") from e
+    except yaml.YAMLError as e:
+        raise UsageError(f"rules file {path} is not valid YAML") from e
+    if data is not None and not isinstance(data, dict):
+        raise UsageError(f"rules file {path} must be a mapping with a `rules:` list")
+    return load_rules(data)
+
+
+def check_trust(manifest: Manifest, opts: ReplayOptions, say: Say) -> str | None:
+    """Refuse unsigned or untrusted manifests unless the user said, by name, that it is unsafe."""
+    try:
+        return manifest.verify(trusted_keys(opts.pubkeys))
+    except ReproError as e:
+        if not opts.allow_untrusted:
+            raise IntegrityError(f"{e}; refusing to replay (--unsafe-allow-untrusted overrides)") from e
+        say(f"warning: replaying an untrusted manifest: {e}")
+        return None
+
+
+def _own_paths(manifest: Manifest, root: Path, manifest_path: Path) -> list[str]:
+    pred = manifest.predicate
+    own = [a["path"] for a in pred["inputs"]] + [a["path"] for a in pred["outputs"]]
+    try:
+        own.append(manifest_path.resolve().parent.relative_to(root).as_posix())
+    except ValueError:
+        pass
+    return [p for p in own if p != "."]
+
+
+def check_code(manifest: Manifest, root: Path, manifest_path: Path) -> None:
+    """Same commit and same diff (or the same tree digest), or refuse: another code is another run."""
+    recorded = manifest.predicate["code"]
+    algorithm = manifest.predicate["digest_algorithm"]
+    now = code_facet.capture(root, algorithm, exclude=_own_paths(manifest, root, manifest_path))
+    if recorded["kind"] != now.facet["kind"]:
+        raise IntegrityError(f"code differs: recorded as {recorded['kind']}, found {now.facet['kind']} at {root}")
+    if recorded["kind"] == "tree":
+        if now.facet["digest"] != recorded["digest"]:
+            before = {f["path"]: f["digest"] for f in recorded["files"]}
+            after = {f["path"]: f["digest"] for f in now.facet["files"]}
+            changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+            raise IntegrityError(f"code differs from the recorded run: {', '.join(changed[:5])}")
+        return
+    if now.facet["commit"] != recorded["commit"]:
+        raise IntegrityError(
+            f"code differs: HEAD is {str(now.facet['commit'])[:12]}, the run used {str(recorded['commit'])[:12]} "
+            "(check it out, or replay with --checkout)"
+        )
+    recorded_diff = (recorded.get("diff") or {}).get("digest")
+    now_diff = digest_bytes(now.diff, algorithm) if now.diff else None
+    if recorded_diff != now_diff:
+        raise IntegrityError(
+            "code differs: uncommitted changes are not those of the recorded run (replay with --checkout "
+            "to rebuild the recorded commit plus its diff)"
+        )
+
+
+def _saved_diff(manifest: Manifest, manifest_path: Path) -> bytes:
+    diff = manifest.predicate["code"].get("diff")
+    if not diff:
+        return b""
+    path = manifest_path.parent / check_relpath(diff["path"], what="diff path")
+    if not path.is_file():
+        raise IntegrityError(f"the saved diff {diff['path']} is missing beside the manifest")
+    algorithm = next(iter(diff["digest"]))
+    if digest_file(path, algorithm) != diff["digest"]:
+        raise IntegrityError(f"the saved diff {diff['path']} does not match its recorded digest")
+    return path.read_bytes()
+
+
+def _replay_spec(manifest: Manifest, opts: ReplayOptions, ws_root: Path, root: Path, run_id: str) -> RunSpec:
+    pred = manifest.predicate
+    cmd = pred["command"]
+    runner = pred["runner"]
+    image = runner.get("image", {}) if runner["name"] == "docker" else {}
+    manifest_path = opts.output_manifest or root / ".repro" / "replays" / run_id / "manifest.json"
+    return RunSpec(
+        root=ws_root,
+        cwd=confine(ws_root, cmd["cwd"], what="working directory") if cmd["cwd"] != "." else ws_root,
+        argv=tuple(cmd["argv"]),
+        seed=pred["seeds"]["seed"],
+        seed_source="recorded",
+        threads=pred["seeds"]["threads"],
+        inputs=tuple(a["path"] for a in pred["inputs"]),
+        outputs=tuple(a["path"] for a in pred["outputs"]),
+        manifest_path=manifest_path.resolve(),
+        run_id=run_id,
+        algorithm=pred["digest_algorithm"],
+        sign=opts.sign,
+        key_path=opts.key_path,
+        observe=bool(pred.get("observed", {}).get("enabled", True)),
+        image=image.get("pinned") or None,
+        network=runner.get("network"),
+        gpus=str(runner["gpus"]) if runner.get("gpus") is not None else None,
+        store={"enabled": False},
+    )
+
+
+def restored_variables(manifest: Manifest) -> dict[str, str]:
+    """Determinism variables the run had (thread counts follow `threads`, the seed follows `seed`)."""
+    variables = dict(manifest.predicate["seeds"].get("variables", {}))
+    for name in (*THREAD_VARIABLES, "PYTHONHASHSEED"):
+        if manifest.predicate["seeds"]["threads"] is not None:
+            variables.pop(name, None)
+    variables.pop("PYTHONHASHSEED", None)
+    return variables
+
+
+def rule_label(rules: RuleSet, name: str) -> str:
+    from repro.compare.files import select_format
+
+    fmt, _ = select_format(name, rules.rule_for(name))
+    return fmt.label if fmt is not None else "exact"
+
+
+def compare_outputs(manifest: Manifest, replay: Manifest, root: Path, ws_root: Path, rules: RuleSet,
+                    store: Store) -> list[Verdict]:
+    """A verdict for every recorded output file, plus one for every new file in a recorded directory."""
+    recorded = manifest.predicate
+    replayed = {f["path"]: f for a in replay.predicate["outputs"] for f in a.get("files", [a])}
+    verdicts: list[Verdict] = []
+    for art in recorded["outputs"]:
+        entries = art.get("files", [art]) if art["kind"] == "directory" else [art]
+        names = {e["path"] for e in entries}
+        for entry in entries:
+            name = entry["path"]
+            label = rule_label(rules, name)
+            new = replayed.get(name)
+            if new is None:
+                verdicts.append(Verdict.missing(name, label))
+                continue
+            if new["digest"] == entry["digest"]:
+                verdicts.append(Verdict(name, "identical", label))
+                continue
+            original = store.get(entry["digest"])
+            if original is None:
+                candidate = root / check_relpath(name, what="output path")
+                if candidate.is_file() and digest_file(candidate, next(iter(entry["digest"]))) == entry["digest"]:
+                    original = candidate
+            replayed_path = confine(ws_root, name, what="output path")
+            if original is None:
+                if rules.rule_for(name).exact:
+                    verdicts.append(Verdict(name, "differs", label, "digest differs"))
+                else:
+                    verdicts.append(Verdict(name, "differs", label, "digest differs; the recorded bytes are neither in "
+                                            "the store nor on disk, so no tolerance comparison is possible"))
+                continue
+            verdicts.append(compare_file(name, original, replayed_path, rules))
+        if art["kind"] == "directory":
+            prefix = art["path"].rstrip("/") + "/"
+            for path in sorted(p for p in replayed if p.startswith(prefix) and p not in names):
+                verdicts.append(Verdict.unexpected(path))
+    return verdicts
+
+
+def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | None) -> ReplayReport:
+    from repro.drift import ENVIRONMENT_FACETS, drift
+    from repro.run import execute_run, make_runner
+
+    manifest = Manifest.load(opts.manifest_path)
+    keyid = check_trust(manifest, opts, say)
+    if keyid:
+        say(f"signature valid (keyid {keyid[:16]})")
+    root = (opts.root or find_project_root(Path.cwd())).resolve()
+    rules = load_rules_file(opts.rules_path, load_config(root))
+    check_artifacts(manifest, root, facets=("inputs",))
+    pred = manifest.predicate
+    if any(arg == "***" or "***" in arg for arg in pred["command"]["argv"]):
+        raise UsageError("the recorded command line has masked secrets: it cannot be replayed as recorded")
+    if opts.checkout and pred["code"]["kind"] != "git":
+        raise UsageError("--checkout needs a manifest recorded in a git repository")
+    if not opts.checkout:
+        check_code(manifest, root, opts.manifest_path)
+    key = load_key() if (opts.sign and load_key is not None) else None
+
+    run_id = new_run_id()
+    scratch = workspace.create()
+    try:
+        if opts.checkout:
+            ws_root = workspace.checkout(root, pred["code"]["commit"], _saved_diff(manifest, opts.manifest_path), scratch)
+            workspace.copy_inputs(root, ws_root, [a["path"] for a in pred["inputs"]])
+        else:
+            ws_root = scratch
+            skip = {f["path"] for a in pred["outputs"] for f in a.get("files", [a])} | {a["path"] for a in pred["outputs"]}
+            workspace.copy_project(root, ws_root, skip)
+        spec = _replay_spec(manifest, opts, ws_root, root, run_id)
+        say(f"replaying {pred['run_id']} in a scratch workspace")
+        outcome = execute_run(
+            spec, make_runner(spec), say=say, load_key=(lambda: key) if key is not None else None,
+            extra_env=restored_variables(manifest),
+            replay_of={"run_id": pred["run_id"], "manifest_digest": manifest.digest()},
+        )
+        verdicts = compare_outputs(manifest, outcome.manifest, root, ws_root, rules, Store.for_project(root))
+    finally:
+        if opts.keep_workspace:
+            say(f"workspace kept at {scratch}")
+        else:
+            workspace.remove(scratch)
+    exit_recorded = pred["command"]["exit_code"]
+    exit_replayed = outcome.result.exit_code
+    reproduced = all(v.ok for v in verdicts) and exit_recorded == exit_replayed
+    changes = tuple(c for c in drift(pred, outcome.manifest.predicate) if c.facet in ENVIRONMENT_FACETS)
+    return ReplayReport(
+        manifest=str(opts.manifest_path),
+        run_id=pred["run_id"],
+        replay_run_id=run_id,
+        replay_manifest=str(outcome.manifest_path),
+        reproduced=reproduced,
+        exit_code_recorded=exit_recorded,
+        exit_code_replayed=exit_replayed,
+        duration_recorded_s=pred["command"]["duration_s"],
+        duration_replayed_s=outcome.result.duration_s,
+        verdicts=tuple(verdicts),
+        drift=changes,
+        warnings=outcome.warnings,
+    )

@@ -1,0 +1,106 @@
+"""A content-addressed store of run outputs under `.repro/store/`.
+
+Tolerance comparison needs the recorded bytes, not only their digests, and the user may have
+overwritten the outputs since. Files are named by digest, so identical outputs of many runs
+are kept once; each copy is hashed while it is written and renamed into place only when it
+matches, so a crash or a concurrent writer never leaves a wrong or half-written entry.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from repro.digest import new_hasher
+
+DEFAULT_MAX_BYTES = 2 * 1024**3
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Store:
+    directory: Path
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+    @classmethod
+    def for_project(cls, root: Path, settings: dict | None = None) -> "Store":
+        settings = settings or {}
+        return cls(root / ".repro" / "store", int(settings.get("max_bytes", DEFAULT_MAX_BYTES)))
+
+    def path_for(self, digest: dict) -> Path:
+        ((algorithm, value),) = digest.items()
+        if not value.isalnum():
+            raise ValueError("digest value is not hexadecimal")
+        return self.directory / algorithm / value[:2] / value
+
+    def get(self, digest: dict) -> Path | None:
+        """The stored copy, re-hashed so a damaged store can never vouch for wrong bytes."""
+        path = self.path_for(digest)
+        if not path.is_file():
+            return None
+        ((algorithm, value),) = digest.items()
+        h = new_hasher(algorithm)
+        with open(path, "rb") as f:
+            while chunk := f.read(CHUNK):
+                h.update(chunk)
+        if h.hexdigest() != value:
+            return None
+        os.utime(path)
+        return path
+
+    def put(self, source: Path, digest: dict, size: int) -> bool:
+        """Keep a copy of `source` if it still has `digest`; False when it does not fit or changed."""
+        target = self.path_for(digest)
+        if target.is_file():
+            os.utime(target)
+            return True
+        if size > self.max_bytes:
+            return False
+        self._make_room(size)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        ((algorithm, value),) = digest.items()
+        h = new_hasher(algorithm)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".put-")
+        try:
+            with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+                while chunk := src.read(CHUNK):
+                    h.update(chunk)
+                    out.write(chunk)
+            if h.hexdigest() != value:
+                os.unlink(tmp)
+                return False
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, target)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        return True
+
+    def usage(self) -> list[tuple[float, int, Path]]:
+        entries = []
+        if self.directory.is_dir():
+            for path in self.directory.glob("*/*/*"):
+                try:
+                    st = path.stat()
+                except FileNotFoundError:
+                    continue
+                entries.append((st.st_mtime, st.st_size, path))
+        return entries
+
+    def _make_room(self, incoming: int) -> None:
+        """Evict the least recently used entries until `incoming` bytes fit under the limit."""
+        entries = sorted(self.usage())
+        total = sum(size for _, size, _ in entries)
+        for _, size, path in entries:
+            if total + incoming <= self.max_bytes:
+                break
+            try:
+                path.unlink()
+                total -= size
+            except FileNotFoundError:
+                pass
