@@ -211,6 +211,30 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, outp
     sys.exit(OK if report.reproduced else NOT_REPRODUCED)
 
 
+@cli.command()
+@click.argument("before", type=click.Path(path_type=Path))
+@click.argument("after", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+def diff(before: Path, after: Path, as_json: bool) -> None:
+    """Show what differs between two manifests: code, inputs, outputs, packages, interpreter, OS,
+    image, hardware, threads, seeds and environment variables.
+
+    Both manifests are parsed strictly and checked against the schema; signatures are not checked.
+    Fields that change on every run (run id, times, durations, logs) are not compared.
+
+    \b
+    Exit codes, like `diff`: 0 no differences, 1 differences found,
+    2 usage or invalid manifest, 3 a manifest holds an unsafe path.
+    """
+    from repro.drift import diff_manifests
+    from repro.manifest import Manifest
+    from repro.report.formats import get_diff_format
+
+    report = diff_manifests(Manifest.load(before), Manifest.load(after), before_name=str(before), after_name=str(after))
+    click.echo(get_diff_format("json" if as_json else "text").render(report), nl=False)
+    sys.exit(OK if report.identical else NOT_REPRODUCED)
+
+
 def main() -> None:
     verbose = "--verbose" in sys.argv[1:2] or "--verbose" in sys.argv
     try:

@@ -71,21 +71,24 @@ def check_trust(manifest: Manifest, opts: ReplayOptions, say: Say) -> str | None
         return None
 
 
-def _own_paths(manifest: Manifest, root: Path, manifest_path: Path) -> list[str]:
+def _own_paths(manifest: Manifest, root: Path, extra: tuple[Path, ...]) -> list[str]:
+    """Paths that are the run's or the replay's own, never code: inputs, outputs, the manifest's
+    directory, the rules file."""
     pred = manifest.predicate
     own = [a["path"] for a in pred["inputs"]] + [a["path"] for a in pred["outputs"]]
-    try:
-        own.append(manifest_path.resolve().parent.relative_to(root).as_posix())
-    except ValueError:
-        pass
+    for path in extra:
+        try:
+            own.append(path.resolve().relative_to(root).as_posix())
+        except ValueError:
+            pass
     return [p for p in own if p != "."]
 
 
-def check_code(manifest: Manifest, root: Path, manifest_path: Path) -> None:
+def check_code(manifest: Manifest, root: Path, own: tuple[Path, ...]) -> None:
     """Same commit and same diff (or the same tree digest), or refuse: another code is another run."""
     recorded = manifest.predicate["code"]
     algorithm = manifest.predicate["digest_algorithm"]
-    now = code_facet.capture(root, algorithm, exclude=_own_paths(manifest, root, manifest_path))
+    now = code_facet.capture(root, algorithm, exclude=_own_paths(manifest, root, own))
     if recorded["kind"] != now.facet["kind"]:
         raise IntegrityError(f"code differs: recorded as {recorded['kind']}, found {now.facet['kind']} at {root}")
     if recorded["kind"] == "tree":
@@ -224,7 +227,8 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     if opts.checkout and pred["code"]["kind"] != "git":
         raise UsageError("--checkout needs a manifest recorded in a git repository")
     if not opts.checkout:
-        check_code(manifest, root, opts.manifest_path)
+        own = (opts.manifest_path.resolve().parent, *((opts.rules_path,) if opts.rules_path else ()))
+        check_code(manifest, root, own)
     key = load_key() if (opts.sign and load_key is not None) else None
 
     run_id = new_run_id()
@@ -253,7 +257,7 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     exit_recorded = pred["command"]["exit_code"]
     exit_replayed = outcome.result.exit_code
     reproduced = all(v.ok for v in verdicts) and exit_recorded == exit_replayed
-    changes = tuple(c for c in drift(pred, outcome.manifest.predicate) if c.facet in ENVIRONMENT_FACETS)
+    changes = tuple(drift(pred, outcome.manifest.predicate, facets=ENVIRONMENT_FACETS))
     return ReplayReport(
         manifest=str(opts.manifest_path),
         run_id=pred["run_id"],

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from repro import __version__
+from repro import __version__, observe
 from repro.capture import code as code_facet
 from repro.capture import env as env_facet
 from repro.capture import seeds as seeds_facet
@@ -118,6 +118,33 @@ def _store_outputs(outputs: list[Artifact], spec: RunSpec, warnings: list[str]) 
     return stored
 
 
+@dataclass(frozen=True)
+class _Observed:
+    section: dict
+    inputs: list[Artifact]
+    outputs: list[Artifact]
+    paths: frozenset[str]
+    warnings: tuple[str, ...]
+
+
+def _observe(spec: RunSpec, events: list[dict], probed: dict, *, declared: list[str], before, after,
+             disabled: list[str], say: Say) -> _Observed:
+    """What the program was seen to read, write and seed (docs/observe.md); observed files are
+    fingerprinted like declared ones and marked `observed`."""
+    packages = probed.pop("packages", None)
+    if not spec.observe:
+        return _Observed(observe.disabled_section(), [], [], frozenset(), ())
+    found = observe.analyse(
+        events, spec.root, declared=declared, before=before, after=after, packages=packages,
+        distributions=probed.get("distributions", ()), disabled_flags=disabled, ignore=spec.ignore,
+    )
+    say(f"observed {len(found.inputs)} input(s) and {len(found.outputs)} output(s) "
+        f"in {found.section['processes']} Python process(es)")
+    inputs = _fingerprint([spec.root / p for p in found.inputs], spec)
+    outputs = _fingerprint([spec.root / p for p in found.outputs], spec)
+    return _Observed(found.section, inputs, outputs, frozenset((*found.inputs, *found.outputs)), found.warnings)
+
+
 def execute_run(
     spec: RunSpec,
     runner: Runner,
@@ -137,7 +164,7 @@ def execute_run(
     manifest_dir = spec.manifest_path.parent
     names = sidecar_names(spec.manifest_path)
     own_paths = [project_relative(p, spec.root) for p in input_paths]
-    own_paths += [s.rstrip("/") for s in spec.outputs if not set(s) & set("*?[")]
+    own_paths += [project_relative(spec.cwd / s, spec.root) for s in spec.outputs if not set(s) & set("*?[")]
     try:
         own_paths.append(project_relative(manifest_dir, spec.root))
     except ReproError:
@@ -153,15 +180,19 @@ def execute_run(
     repro_env = {**(extra_env or {}), **seeds_facet.child_variables(spec.seed, spec.threads)}
     repro_env["REPRO_RUN_DIR"] = str(run_dir)
     repro_env["REPRO_RUN_ID"] = spec.run_id
+    repro_env.update(observe.child_variables(spec.observe, spec.root))
 
     disabled = python_flags(spec.argv)
     if disabled:
-        warnings.append(f"python runs with {' '.join(disabled)}: repro's seeding hook cannot run inside it")
+        warnings.append(f"python runs with {' '.join(disabled)}: repro's hook cannot run inside it "
+                        "(no seeding; only the snapshot diff observes it)")
 
     probed: dict = {}
     probe_thread = threading.Thread(target=lambda: probed.update(runner.probe(spec.argv, spec.root)), daemon=True)
     probe_thread.start()
     hardware = runner.hardware()
+    untouched = [p for p in own_paths if p != "."]  # declared: fingerprinted already, left out of the snapshot
+    before = observe.take_snapshot(spec.root, skip=untouched, ignore=spec.ignore) if spec.observe else None
 
     exec_spec = ExecSpec(
         argv=spec.argv, cwd=spec.cwd, project_root=spec.root, repro_env=repro_env, inject_dir=site_dir(),
@@ -170,6 +201,7 @@ def execute_run(
     say(f"running {' '.join(mask_argv(spec.argv))} ({runner.name}, seed {spec.seed})")
     try:
         result = runner.execute(exec_spec)
+        after = observe.take_snapshot(spec.root, skip=untouched, ignore=spec.ignore) if before is not None else None
         probe_thread.join()
 
         inputs_after = _fingerprint(input_paths, spec)
@@ -181,9 +213,13 @@ def execute_run(
             if not set(s) & set("*?[") and project_relative(spec.cwd / s, spec.root) not in found:
                 warnings.append(f"declared output {s} was not written")
         outputs = _fingerprint(output_paths, spec)
+        events = read_events(run_dir)
+        observed = _observe(spec, events, probed, declared=[*own_paths, *found], before=before, after=after,
+                            disabled=disabled, say=say)
+        warnings.extend(observed.warnings)
+        outputs += observed.outputs
         stored = _store_outputs(outputs, spec, warnings) if spec.store.get("enabled", True) else {}
 
-        events = read_events(run_dir)
         starts = [e for e in events if e.get("event") == "start"]
         from repro.capture.deps import is_python
 
@@ -221,13 +257,15 @@ def execute_run(
                 "signal": result.signal,
             },
             "code": code.facet,
-            "inputs": [a.to_json() for a in inputs_before],
-            "outputs": [{**a.to_json(), **({"stored": stored[a.path]} if a.path in stored else {})} for a in outputs],
+            "inputs": [a.to_json() for a in inputs_before] + [{**a.to_json(), "observed": True} for a in observed.inputs],
+            "outputs": [{**a.to_json(), **({"stored": stored[a.path]} if a.path in stored else {}),
+                         **({"observed": True} if a.path in observed.paths else {})} for a in outputs],
             "deps": probed or {"python": None, "distributions": [], "os": None, "note": "probe did not finish"},
             "hardware": hardware,
             "seeds": seeds,
             "environment": environment,
             "logs": logs,
+            "observed": observed.section,
             "warnings": warnings,
         }
         if replay_of is not None:

@@ -20,6 +20,9 @@ SOURCE_SUFFIXES = frozenset({
     ".py", ".pyx", ".pxd", ".pyi", ".ipynb", ".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".cu", ".cuh",
     ".sh", ".bash", ".r", ".jl", ".toml", ".cfg", ".ini", ".yaml", ".yml", ".mk", ".cmake",
 })
+# repro.yaml is not code: everything in it that shapes a run is recorded in its own fields, and
+# its `verify:` rules must be editable after a run without making the code differ.
+NOT_CODE = ("repro.yaml",)
 SOURCE_NAMES = frozenset({"Makefile", "Dockerfile", "requirements.txt", "setup.py", "pyproject.toml", "CMakeLists.txt"})
 
 
@@ -30,7 +33,7 @@ def is_source(rel: str) -> bool:
 
 def _excluded(rel: str, exclude: tuple[str, ...]) -> bool:
     parts = rel.split("/")
-    if any(p in DEFAULT_IGNORE for p in parts):
+    if any(p in DEFAULT_IGNORE for p in parts) or rel in NOT_CODE:
         return True
     return any(rel == e or rel.startswith(e.rstrip("/") + "/") for e in exclude)
 
@@ -73,7 +76,8 @@ def capture(root: Path, algorithm: str, exclude: Iterable[str] = ()) -> CodeCapt
     branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD", check=False).strip() or None
     remote = _git(root, "remote", "get-url", "origin", check=False).strip() or None
     prefix = _git(root, "rev-parse", "--show-prefix", check=False).strip()
-    diff = _git_bytes(root, "diff", "--binary", "--no-color", "--no-ext-diff", "HEAD", "--", ".") if head else b""
+    pathspecs = [".", *(f":(exclude){p}" for p in (*excl, *NOT_CODE))]
+    diff = _git_bytes(root, "diff", "--binary", "--no-color", "--no-ext-diff", "HEAD", "--", *pathspecs) if head else b""
     untracked = untracked_sources(root, excl)
     for rel in untracked:
         diff += subprocess.run(

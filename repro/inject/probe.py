@@ -25,26 +25,57 @@ def _os_release():
     return {}
 
 
+def _top_level_names(dist):
+    """The importable top-level names a distribution provides, found as importlib.metadata's
+    packages_distributions (3.10+) finds them: top_level.txt, else the first part of each path
+    in RECORD. Read as text here: parsing RECORD into path objects costs several times more."""
+    declared = dist.read_text("top_level.txt")
+    if declared:
+        return set(line.strip() for line in declared.splitlines() if line.strip())
+    names = set()
+    for line in (dist.read_text("RECORD") or "").splitlines():
+        path = line.rsplit(",", 2)[0].strip('"')
+        head, sep, _ = path.partition("/")
+        if sep:
+            names.add(head)
+        elif path.endswith(".py"):
+            names.add(path[:-3])
+        elif path.endswith((".so", ".pyd")):
+            names.add(path.split(".", 1)[0])
+    return set(n for n in names if n and "." not in n and n != "__pycache__")
+
+
 def _distributions():
+    """Installed distributions, and which of them provide each top-level module name (what maps
+    the modules a run imported to the distributions it used)."""
     try:
         from importlib import metadata
     except ImportError:
-        return []
+        return [], {}
     seen = {}
+    packages = {}
     for dist in metadata.distributions():
         try:
             name = dist.metadata["Name"]
             version = dist.version
         except Exception:
             continue
-        if name and name.lower() not in seen:
-            seen[name.lower()] = {"name": name, "version": version}
-    return sorted(seen.values(), key=lambda d: d["name"].lower())
+        if not name or name.lower() in seen:
+            continue
+        seen[name.lower()] = {"name": name, "version": version}
+        try:
+            for module in _top_level_names(dist):
+                packages.setdefault(module, []).append(name)
+        except Exception:
+            continue
+    return sorted(seen.values(), key=lambda d: d["name"].lower()), {k: sorted(v) for k, v in sorted(packages.items())}
 
 
-def main():
+def describe():
+    """The facts as a dict: the image probe, run inside a container, extends them."""
     libc_name, libc_version = platform.libc_ver()
-    info = {
+    distributions, packages = _distributions()
+    return {
         "python": {
             "implementation": platform.python_implementation(),
             "version": platform.python_version(),
@@ -52,7 +83,8 @@ def main():
             "prefix": sys.prefix,
             "base_prefix": getattr(sys, "base_prefix", sys.prefix),
         },
-        "distributions": _distributions(),
+        "distributions": distributions,
+        "packages": packages,
         "os": {
             "system": platform.system(),
             "release": platform.release(),
@@ -61,7 +93,10 @@ def main():
             "distro": _os_release(),
         },
     }
-    sys.stdout.write(json.dumps(info, sort_keys=True))
+
+
+def main():
+    sys.stdout.write(json.dumps(describe(), sort_keys=True))
     sys.stdout.flush()
 
 

@@ -1,61 +1,453 @@
-"""repro's hook inside the user's Python (standard library only).
+"""repro's hook inside the user's Python (standard library only; Python 3.8 syntax).
 
-It seeds the global generators before the program runs, seeds torch / tensorflow right after the
-program imports them, records what it did as JSON lines in the run directory, then hands over to
-any `sitecustomize` it shadows. Nothing here may ever break the user's program: every failure is
-recorded, never raised.
+It seeds the global generators before the program runs and seeds torch / tensorflow right after
+the program imports them. Unless the run sets REPRO_OBSERVE=0 it also observes the program: an
+audit hook collects file opens, directory listings and spawned commands, and wrappers around the
+seeding functions note every seed the program sets, with its call site. Records are JSON lines in
+the run directory, one file per process. Then it hands over to any `sitecustomize` it shadows.
+Nothing here may ever break the user's program: every failure is recorded, never raised.
 """
 
 import os
 import sys
 
+_WATCHED = frozenset(("os.listdir", "os.scandir", "os.rename", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.system"))
+_FLUSH_AT = 50000  # buffered opens: bounds memory, and a killed process loses at most this many
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+_MAX_VALUES = 10  # distinct seed values kept per call site
+_MAX_SPAWNED = 1000
 
-def _repro_main():
+
+def _log_writer(run_dir):
     import json
 
-    run_dir = os.environ.get("REPRO_RUN_DIR")
-    seed_text = os.environ.get("REPRO_SEED")
-    log_path = os.path.join(run_dir, "proc-%d.jsonl" % os.getpid()) if run_dir else None
+    def write(fields):
+        """One JSON line per call, appended with one write: a process that dies loses nothing
+        already written, and concurrent writers never interleave within a line."""
+        if not run_dir:
+            return
+        data = memoryview((json.dumps(fields, sort_keys=True, default=str) + "\n").encode("utf-8"))
+        fd = os.open(os.path.join(run_dir, "proc-%d.jsonl" % os.getpid()), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+        finally:
+            os.close(fd)
 
     def record(event, **fields):
-        # Appended line by line: a process that ends through os._exit (forked workers) loses nothing.
-        if log_path is None:
-            return
         fields["event"] = event
         fields["pid"] = os.getpid()
         try:
-            fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-            try:
-                os.write(fd, (json.dumps(fields, sort_keys=True, default=str) + "\n").encode("utf-8"))
-            finally:
-                os.close(fd)
+            write(fields)
         except Exception:
             pass
 
-    record(
-        "start",
-        ppid=os.getppid(),
-        argv=list(sys.argv) if hasattr(sys, "argv") else [],
-        executable=sys.executable,
-        version="%d.%d.%d" % sys.version_info[:3],
-        flags={"isolated": sys.flags.isolated, "no_site": sys.flags.no_site},
-    )
+    return write, record
 
-    if seed_text is None:
-        return
+
+def _getcwd():
     try:
-        seed = int(seed_text)
-    except ValueError:
-        record("error", where="seed", message="REPRO_SEED is not an integer")
-        return
+        return os.getcwd()
+    except OSError:
+        return None
 
+
+def _interpreter_trees():
+    """Directories that belong to the interpreter, not to the project: stdlib, site-packages and,
+    in a virtual environment, the whole environment."""
+    import site
+
+    trees = [os.path.dirname(os.__file__)]
     try:
-        import random
+        trees.extend(site.getsitepackages())
+    except Exception:
+        pass
+    user_site = getattr(site, "USER_SITE", None)
+    if user_site:
+        trees.append(user_site)
+    if sys.prefix != getattr(sys, "base_prefix", sys.prefix):
+        trees.append(sys.prefix)
+    return sorted(set(os.path.abspath(t) for t in trees if t))
 
-        random.seed(seed)
-        record("seeded", lib="random", value=seed)
-    except Exception as e:
-        record("error", where="random", message=repr(e))
+
+def _start_fields(observing, forked=False):
+    return {
+        "ppid": os.getppid(),
+        "argv": list(sys.argv) if hasattr(sys, "argv") else [],
+        "executable": sys.executable,
+        "version": "%d.%d.%d" % sys.version_info[:3],
+        "flags": {"isolated": sys.flags.isolated, "no_site": sys.flags.no_site},
+        "cwd": _getcwd(),
+        "root": os.environ.get("REPRO_PROJECT_ROOT"),
+        "observing": observing,
+        "forked": forked,
+        "trees": _interpreter_trees() if observing else [],
+    }
+
+
+def _text(value):
+    try:
+        return os.fsdecode(value)
+    except TypeError:
+        return str(value)
+
+
+def _absolute(path, cwd):
+    """The absolute form of a path an event named; None for a file descriptor or anything else
+    that names no path."""
+    if path.__class__ is not str:
+        if path is None:
+            return cwd
+        if isinstance(path, int):
+            return None
+        try:
+            path = os.fsdecode(path)
+        except Exception:
+            return None
+    if path[:1] != "/":
+        path = cwd + "/" + path
+    if "/." in path or "//" in path:
+        path = os.path.normpath(path)
+    return path
+
+
+def _is_write(mode, flags):
+    if isinstance(mode, str):
+        return "w" in mode or "a" in mode or "x" in mode or "+" in mode
+    return isinstance(flags, int) and bool(flags & _WRITE_FLAGS)  # os.open gives no mode
+
+
+def _access_kinds(items, cwd):
+    """(path, mode, flags) of `open` events in order -> {"r"|"w"|"rw"|"wr": [absolute paths]}:
+    r read only, w written only, rw read first then written, wr written first then read."""
+    try:
+        paths, modes, flags = zip(*items)
+    except ValueError:  # an `open` event raised by other code with other arguments
+        kept = [a[:3] for a in items if len(a) >= 3]
+        if not kept:
+            return {}
+        paths, modes, flags = zip(*kept)
+    if set(map(type, paths)) == {str}:
+        prefix = cwd + "/"
+        paths = [p if p[:1] == "/" else prefix + p for p in paths]
+        paths = [os.path.normpath(p) if ("/." in p or "//" in p) else p for p in paths]
+    else:
+        paths = [_absolute(p, cwd) for p in paths]
+    mode_set = set(modes)
+    if None not in mode_set and not any(_is_write(m, 0) for m in mode_set):
+        kinds = dict.fromkeys(paths, "r")
+    else:
+        kinds = {}
+        for path, mode, flag in zip(paths, modes, flags):
+            write = _is_write(mode, flag)
+            old = kinds.get(path)
+            if old is None:
+                kinds[path] = "w" if write else "r"
+            elif write and old == "r":
+                kinds[path] = "rw"
+            elif not write and old == "w":
+                kinds[path] = "wr"
+    out = {}
+    for path, kind in kinds.items():
+        if path is not None:
+            out.setdefault(kind, []).append(path)
+    return out
+
+
+def _spawned_argv(event, args):
+    if event == "os.system":
+        return ["/bin/sh", "-c", _text(args[0])]
+    argv = args[1]
+    if isinstance(argv, (str, bytes)):
+        return [_text(argv)]
+    return [_text(a) for a in argv]
+
+
+class _Observer(object):
+    """The audit hook and its buffer. The hook does the least work possible per event (compare
+    the name, append the argument tuple); paths are resolved and deduplicated only when the
+    buffer is written: at exit, when it grows large, before a chdir, and — because a forked
+    child (multiprocessing, DataLoader workers) ends through os._exit, where atexit never
+    runs — from a wrapper around os._exit."""
+
+    def __init__(self, write, record):
+        self.write = write
+        self.record = record
+        self.opens = []
+        self.others = []
+        self.seed_calls = {}
+        self.cwd = _getcwd()
+        self.forked = False
+        self.flushing = []
+        self.baseline = set(n.partition(".")[0] for n in list(sys.modules))
+
+    def install(self):
+        import atexit
+
+        opens = self.opens
+        add = opens.append
+        add_other = self.others.append
+        flushing = self.flushing
+        flush = self.flush
+        watched = _WATCHED
+        limit = _FLUSH_AT
+
+        def hook(event, args):
+            if event == "open":
+                add(args)
+                if len(opens) > limit and not flushing:
+                    flush(False)
+            elif event in watched:
+                add_other((event, args))
+            elif event == "os.chdir":
+                flush(False)  # the event comes before the change: resolve what came before it
+                self.cwd = None
+
+        sys.addaudithook(hook)
+        atexit.register(flush, True)
+        os.register_at_fork(after_in_child=self.after_fork)
+        real_exit = os._exit
+
+        def _exit(status):
+            flush(True)
+            real_exit(status)
+
+        _exit.__doc__ = real_exit.__doc__
+        _exit.__wrapped__ = real_exit
+        os._exit = _exit
+
+    def after_fork(self):
+        """The child inherits the parent's buffer: those events are the parent's to write."""
+        del self.opens[:]
+        del self.others[:]
+        del self.flushing[:]
+        self.seed_calls.clear()
+        self.forked = True
+
+    def note_seed(self, call, value, frame, unseeded):
+        site = "%s:%d" % (frame.f_code.co_filename, frame.f_lineno)
+        entry = self.seed_calls.get((call, site))
+        if entry is None:
+            entry = self.seed_calls[(call, site)] = {"count": 0, "values": [], "unseeded": False}
+        entry["count"] += 1
+        if len(entry["values"]) < _MAX_VALUES and value not in entry["values"]:
+            entry["values"].append(value)
+        entry["unseeded"] = entry["unseeded"] or unseeded
+
+    def flush(self, final):
+        if self.flushing:
+            return
+        self.flushing.append(True)
+        try:
+            self._flush(final)
+        except Exception as e:
+            self.record("error", where="observe", message=repr(e))
+        finally:
+            del self.flushing[:]
+
+    def _flush(self, final):
+        if self.forked:
+            self.forked = False
+            self.record("start", **_start_fields(True, forked=True))
+        n = len(self.opens)
+        items = self.opens[:n]
+        del self.opens[:n]
+        m = len(self.others)
+        others = self.others[:m]
+        del self.others[:m]
+        if self.cwd is None:
+            self.cwd = _getcwd() or "/"
+        fields = {}
+        files = _access_kinds(items, self.cwd) if items else {}
+        listed = set()
+        spawned = []
+        for event, args in others:
+            if event == "os.rename":
+                dst = _absolute(args[1], self.cwd)
+                if dst is not None:
+                    files.setdefault("w", []).append(dst)
+            elif event in ("os.listdir", "os.scandir"):
+                path = _absolute(args[0] if args else None, self.cwd)
+                if path is not None:
+                    listed.add(path)
+            elif len(spawned) < _MAX_SPAWNED:
+                spawned.append(_spawned_argv(event, args))
+        if files:
+            fields["files"] = files
+        if listed:
+            fields["listed"] = sorted(listed)
+        if spawned:
+            fields["spawned"] = spawned
+        if self.seed_calls:
+            fields["seed_calls"] = [dict(entry, call=call, site=site) for (call, site), entry in self.seed_calls.items()]
+            self.seed_calls.clear()
+        if final:
+            names = set(n.partition(".")[0] for n in list(sys.modules))
+            fields["modules"] = sorted(names - self.baseline - set(sys.builtin_module_names))
+            fields["sys_path"] = [os.path.abspath(p or os.curdir) for p in sys.path if isinstance(p, str)]
+        if fields:
+            fields["event"] = "observed"
+            fields["pid"] = os.getpid()
+            self.write(fields)
+
+
+def _describe(value):
+    """A seed as JSON can hold it, without ever changing the object (a traced jax value stays
+    untouched; an object seed is named by its type and entropy)."""
+    import operator
+
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)) and len(value) <= 32 and all(isinstance(v, int) for v in value):
+        return list(value)
+    for attrs in (("entropy",), ("seed_seq", "entropy"), ("bit_generator", "seed_seq", "entropy")):
+        obj = value
+        for attr in attrs:
+            obj = getattr(obj, attr, None)
+        if obj is not None:
+            return "%s(entropy=%s)" % (type(value).__name__, repr(obj)[:100])
+    if type(value).__module__.split(".")[0] == "numpy":
+        try:
+            return operator.index(value)
+        except Exception:
+            pass
+    return "<%s>" % type(value).__name__
+
+
+class _SeedCalls(object):
+    """Wrappers that note each seed the program sets: value and call site (the caller's
+    file:line). The original is called unchanged; the note is taken after it returns. A call made
+    inside another wrapped call (torch.manual_seed seeding CUDA) is the outer call's business."""
+
+    def __init__(self, observer, record):
+        import _thread
+
+        self.observer = observer
+        self.record = record
+        self.busy = set()
+        self.ident = _thread.get_ident
+
+    def wrap(self, module, attr, call, keyword):
+        import functools
+
+        original = getattr(module, attr, None)
+        if original is None or getattr(original, "__repro_wrapped__", False):
+            return
+        busy = self.busy
+        ident = self.ident
+        note = self.note
+
+        def wrapper(*args, **kwargs):
+            me = ident()
+            if me in busy:
+                return original(*args, **kwargs)
+            busy.add(me)
+            try:
+                result = original(*args, **kwargs)
+            finally:
+                busy.discard(me)
+            note(call, args[0] if args else kwargs.get(keyword), sys._getframe(1))
+            return result
+
+        functools.update_wrapper(wrapper, original)
+        wrapper.__repro_wrapped__ = True
+        setattr(module, attr, wrapper)
+
+    def note(self, call, value, frame, unseeded=None):
+        try:
+            self.observer.note_seed(call, _describe(value), frame, value is None if unseeded is None else unseeded)
+        except Exception as e:
+            self.record("error", where=call, message=repr(e))
+
+    def wrap_entropy(self, bit_generator):
+        """numpy draws OS entropy through bit_generator.randbits whenever a SeedSequence gets no
+        seed — default_rng(), PCG64(), Generator(PCG64()), RandomState() alike. numpy's classes
+        cannot be replaced without breaking isinstance checks; this one function can. Calls from
+        numpy's own Python code (unpickling a generator, whose state is restored next) are not
+        the program's."""
+        original = getattr(bit_generator, "randbits", None)
+        if original is None:
+            return
+        numpy_dir = os.path.dirname(os.path.dirname(os.path.abspath(bit_generator.__file__))) + os.sep
+        busy = self.busy
+        ident = self.ident
+        note = self.note
+
+        def randbits(*args, **kwargs):
+            result = original(*args, **kwargs)
+            if ident() not in busy:
+                frame = sys._getframe(1)
+                if not frame.f_code.co_filename.startswith(numpy_dir):
+                    note("numpy.random.SeedSequence", None, frame)
+            return result
+
+        bit_generator.randbits = randbits
+
+    def numpy_random(self, module):
+        self.wrap(module, "seed", "numpy.random.seed", "seed")
+        self.wrap(module, "default_rng", "numpy.random.default_rng", "seed")
+        bit_generator = sys.modules.get("numpy.random.bit_generator")
+        if bit_generator is not None:
+            self.wrap_entropy(bit_generator)
+
+    def torch(self, module):
+        self.wrap(module, "manual_seed", "torch.manual_seed", "seed")
+        self.wrap(module, "seed", "torch.seed", "")
+        cuda = sys.modules.get("torch.cuda")
+        if cuda is not None:
+            self.wrap(cuda, "manual_seed", "torch.cuda.manual_seed", "seed")
+            self.wrap(cuda, "manual_seed_all", "torch.cuda.manual_seed_all", "seed")
+
+    def tensorflow(self, module):
+        self.wrap(module.random, "set_seed", "tensorflow.random.set_seed", "seed")
+
+    def jax_random(self, module):
+        self.wrap(module, "PRNGKey", "jax.random.PRNGKey", "seed")
+        self.wrap(module, "key", "jax.random.key", "seed")
+
+
+def _repro_main():
+    run_dir = os.environ.get("REPRO_RUN_DIR")
+    seed_text = os.environ.get("REPRO_SEED")
+    write, record = _log_writer(run_dir)
+    observing = bool(run_dir) and os.environ.get("REPRO_OBSERVE", "1") != "0"
+    if observing and not hasattr(sys, "addaudithook"):
+        record("error", where="observe", message="Python %d.%d has no audit hooks: nothing observed" % sys.version_info[:2])
+        observing = False
+    record("start", **_start_fields(observing))
+
+    seed = None
+    if seed_text is not None:
+        try:
+            seed = int(seed_text)
+        except ValueError:
+            record("error", where="seed", message="REPRO_SEED is not an integer")
+
+    observer = seeds = None
+    if observing:
+        try:
+            observer = _Observer(write, record)
+            observer.install()
+            seeds = _SeedCalls(observer, record)
+        except Exception as e:
+            record("error", where="observe", message=repr(e))
+            seeds = None
+
+    if seed is not None:
+        try:
+            import random
+
+            random.seed(seed)
+            record("seeded", lib="random", value=seed)
+        except Exception as e:
+            record("error", where="random", message=repr(e))
+    if seeds is not None:
+        try:
+            import random
+
+            seeds.wrap(random, "seed", "random.seed", "a")
+        except Exception as e:
+            record("error", where="random", message=repr(e))
 
     def seed_numpy_random(module):
         module.seed(seed % 2**32)
@@ -72,15 +464,26 @@ def _repro_main():
     def note_jax(module):
         record("not_seeded", lib="jax", reason="jax has no global generator: keys are passed explicitly")
 
-    hooks = {
-        "numpy.random": seed_numpy_random,
-        "torch": seed_torch,
-        "tensorflow": seed_tensorflow,
-        "jax": note_jax,
-    }
+    # Run in order after the module executes: repro's own seeding first, then the wrappers, so
+    # repro's seeding is never reported as the program's.
+    hooks = {}
+    if seed is not None:
+        hooks = {"numpy.random": [seed_numpy_random], "torch": [seed_torch], "tensorflow": [seed_tensorflow], "jax": [note_jax]}
+    if seeds is not None:
+        for name, after in (("numpy.random", seeds.numpy_random), ("torch", seeds.torch),
+                            ("tensorflow", seeds.tensorflow), ("jax.random", seeds.jax_random)):
+            hooks.setdefault(name, []).append(after)
+    if not hooks:
+        return
 
     import importlib.abc
-    import importlib.util
+
+    def run_hooks(module, functions):
+        for after in functions:
+            try:
+                after(module)
+            except Exception as e:
+                record("error", where=module.__name__, message=repr(e))
 
     class _Loader(importlib.abc.Loader):
         def __init__(self, inner, after):
@@ -92,10 +495,7 @@ def _repro_main():
 
         def exec_module(self, module):
             self._inner.exec_module(module)
-            try:
-                self._after(module)
-            except Exception as e:
-                record("error", where=module.__name__, message=repr(e))
+            run_hooks(module, self._after)
 
         def __getattr__(self, name):
             return getattr(self._inner, name)
@@ -121,10 +521,7 @@ def _repro_main():
     # A module imported before us (rare) is seeded now.
     for name in list(hooks):
         if name in sys.modules:
-            try:
-                hooks.pop(name)(sys.modules[name])
-            except Exception as e:
-                record("error", where=name, message=repr(e))
+            run_hooks(sys.modules[name], hooks.pop(name))
     sys.meta_path.insert(0, _SeedFinder())
 
 
@@ -137,12 +534,14 @@ def _chain_shadowed():
     try:
         import importlib
 
-        importlib.import_module("sitecustomize")
+        chained = importlib.import_module("sitecustomize")
     except ImportError as e:
         if getattr(e, "name", None) != "sitecustomize":
             raise
         if ours is not None:
             sys.modules["sitecustomize"] = ours
+        return None
+    return getattr(chained, "__file__", None)
 
 
 try:
@@ -150,8 +549,11 @@ try:
 except Exception:
     pass
 try:
-    _chain_shadowed()
-except Exception:
+    _chained = _chain_shadowed()
+    if _chained:
+        _log_writer(os.environ.get("REPRO_RUN_DIR"))[1]("chained", path=_chained)
+except Exception as _e:
     import traceback
 
     traceback.print_exc()
+    _log_writer(os.environ.get("REPRO_RUN_DIR"))[1]("error", where="chained sitecustomize", message=repr(_e))

@@ -1,0 +1,87 @@
+"""`.npz` archives: the same set of arrays on both sides, each compared like an .npy.
+
+Members of a zip cannot be memory-mapped, so each array is read from its decompressing stream
+one chunk at a time; an archive of large arrays needs no more memory than one chunk per side.
+"""
+
+from __future__ import annotations
+
+import zipfile
+import zlib
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO
+
+from repro.compare.arrays import compare_arrays
+from repro.compare.bytewise import first_difference
+from repro.compare.format import Side, reading
+from repro.compare.policy import Tolerance
+from repro.compare.stats import ErrorStats
+from repro.compare.verdict import Verdict
+
+ZIP_ERRORS: tuple[type[BaseException], ...] = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError)
+
+
+class NpzFormat:
+    """Key sets must match exactly; then every array as in `NpyFormat`, and the verdict reports
+    the worst array. A member that is not an .npy array is compared byte for byte."""
+
+    kind = "an .npz archive"
+
+    def __init__(self, tolerance: Tolerance, chunk_elements: int) -> None:
+        self.tolerance = tolerance
+        self.chunk_elements = chunk_elements
+
+    @property
+    def label(self) -> str:
+        return self.tolerance.label
+
+    def compare(self, name: str, recorded: Path, replayed: Path) -> Verdict:
+        with ExitStack() as stack:
+            rec_zip = stack.enter_context(_open_zip(recorded, "recorded"))
+            rep_zip = stack.enter_context(_open_zip(replayed, "replayed"))
+            rec_members, rep_members = _members(rec_zip), _members(rep_zip)
+            missing = [k for k in rec_members if k not in rep_members]
+            if missing:
+                return Verdict(name, "differs", self.label, f"array {missing[0]!r} missing from the replayed copy", where=missing[0])
+            extra = [k for k in rep_members if k not in rec_members]
+            if extra:
+                return Verdict(name, "differs", self.label, f"unexpected array {extra[0]!r} in the replayed copy", where=extra[0])
+            stats = ErrorStats()
+            for key, member in rec_members.items():
+                with _open_member(rec_zip, member, "recorded") as a, _open_member(rep_zip, rep_members[key], "replayed") as b:
+                    if member.endswith(".npy"):
+                        problem = compare_arrays(
+                            a, b, self.tolerance, stats, chunk=self.chunk_elements, name=key, errors=ZIP_ERRORS
+                        )
+                    else:
+                        problem = _compare_raw(key, a, b)
+                if problem:
+                    return Verdict(name, "differs", self.label, problem, where=key)
+            return stats.verdict(name, self.label)
+
+
+def _open_zip(path: Path, side: Side) -> zipfile.ZipFile:
+    with reading(side, *ZIP_ERRORS):
+        return zipfile.ZipFile(path)
+
+
+def _open_member(archive: zipfile.ZipFile, member: str, side: Side) -> IO[bytes]:
+    with reading(side, *ZIP_ERRORS):
+        return archive.open(member)
+
+
+def _members(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Array key -> member name; numpy names a member `<key>.npy`."""
+    out: dict[str, str] = {}
+    for member in archive.namelist():
+        out[member[: -len(".npy")] if member.endswith(".npy") else member] = member
+    return out
+
+
+def _compare_raw(key: str, a: IO[bytes], b: IO[bytes]) -> str | None:
+    offset = first_difference(a, b, ZIP_ERRORS)
+    if offset is None:
+        return None
+    return f"member {key!r} is not an array and its bytes differ from offset {offset}"
+

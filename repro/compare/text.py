@@ -1,0 +1,72 @@
+"""Text outputs (logs) compared line by line after leaving out lines that are expected to vary.
+
+Lines keep their line endings, so a changed ending or a missing final newline still counts as a
+difference; the ignore patterns see each line without its ending, so `$` anchors as expected.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import zip_longest
+from pathlib import Path
+from typing import IO, Iterator
+
+from repro.compare.format import Side, open_side, reading
+from repro.compare.stats import show_value
+from repro.compare.verdict import Verdict
+
+Line = tuple[int, str]  # (1-based line number in its file, the line with its ending)
+
+
+class TextFormat:
+    """Every line that no ignore pattern matches must be equal, in order."""
+
+    kind = "text"
+
+    def __init__(self, ignore: tuple[re.Pattern[str], ...]) -> None:
+        self.ignore = ignore
+
+    @property
+    def label(self) -> str:
+        return f"text(ignore={len(self.ignore)})"
+
+    def _kept(self, f: IO[str], side: Side, ignored: dict[str, int]) -> Iterator[Line]:
+        """The lines no pattern matches; counts the others in `ignored[side]`."""
+        lines = enumerate(f, start=1)
+        while True:
+            with reading(side):
+                item = next(lines, None)
+            if item is None:
+                return
+            if any(p.search(item[1].rstrip("\r\n")) for p in self.ignore):
+                ignored[side] += 1
+            else:
+                yield item
+
+    def compare(self, name: str, recorded: Path, replayed: Path) -> Verdict:
+        ignored = {"recorded": 0, "replayed": 0}
+        with open_side(recorded, "recorded", text=True) as fa, open_side(replayed, "replayed", text=True) as fb:
+            pairs = zip_longest(self._kept(fa, "recorded", ignored), self._kept(fb, "replayed", ignored))
+            for a, b in pairs:
+                if a is None or b is None:
+                    return self._ends_early(name, a, b)
+                if a[1] != b[1]:
+                    where = f"line {a[0]}"
+                    at = where if a[0] == b[0] else f"{where} (replayed line {b[0]})"
+                    detail = f"{at}: {show_value(repr(a[1]))} != {show_value(repr(b[1]))}"
+                    return Verdict(name, "differs", self.label, detail, where=where)
+        detail = (
+            f"equal after leaving out {ignored['recorded']} recorded and "
+            f"{ignored['replayed']} replayed lines matching the ignore patterns"
+        )
+        return Verdict(name, "within_tolerance", self.label, detail)
+
+    def _ends_early(self, name: str, a: Line | None, b: Line | None) -> Verdict:
+        if a is None:
+            assert b is not None
+            detail = f"the recorded copy has no more lines; replayed line {b[0]}: {show_value(repr(b[1]))}"
+            where = f"replayed line {b[0]}"
+        else:
+            detail = f"the replayed copy has no more lines; recorded line {a[0]}: {show_value(repr(a[1]))}"
+            where = f"line {a[0]}"
+        return Verdict(name, "differs", self.label, detail, where=where)

@@ -1,0 +1,456 @@
+"""What the program really did, from the records the injected sitecustomize wrote in each of its
+Python processes and from a stat snapshot of the project tree taken before and after the run.
+
+The rules (docs/observe.md): an **input** is a regular file under the project root that a process
+read before writing it, that the run did not create, outside the interpreter's own trees and
+outside `.repro/`, `.git/` and `__pycache__`; Python source is code, recorded by the code facet.
+An **output** is a file the run created or modified: opened for writing by a hooked process, or
+found changed by the snapshot diff (native code and non-Python programs bypass the hook). A file
+that existed, was read, then written is an output flagged read-then-written: its content before
+the run is not recorded. Paths under a declared input or output are left to the declared one.
+
+Everything here is a pure function of data, except `take_snapshot`, which reads the tree.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import os
+import re
+import stat
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+EXCLUDED_NAMES = frozenset((".git", ".repro", "__pycache__"))
+CODE_SUFFIXES = (".py", ".pyc", ".pyo")
+MAX_LISTED = 1000
+MAX_SUBPROCESSES = 1000
+MAX_SEED_CALLS = 1000
+MAX_SEED_VALUES = 10
+MAX_DELETED = 100
+SAFE_INT = 2**53 - 1  # RFC 8785 numbers are IEEE doubles: larger integers are kept as text
+
+# What a manifest path may hold (schemas/manifest.schema.json "relpath").
+_RECORDABLE = re.compile(r"^(?![A-Za-z]:)(?!.*(^|/)\.\.(/|$))[^\x00\\]{1,4096}$")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """rel path -> (size, mtime_ns, inode, ctime_ns, is a regular file, following a symlink)."""
+
+    entries: dict[str, tuple[int, int, int, int, bool]]
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class SnapshotDiff:
+    created: frozenset[str]
+    modified: frozenset[str]
+    deleted: frozenset[str]
+
+
+@dataclass
+class ProcessLog:
+    """Everything one Python process of the run reported, its file chunks merged in order."""
+
+    pid: int
+    ppid: int | None = None
+    argv: list[str] = field(default_factory=list)
+    root: str | None = None
+    observing: bool = False
+    forked: bool = False
+    trees: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # absolute path -> r | w | rw | wr
+    listed: set[str] = field(default_factory=set)
+    spawned: list[list[str]] = field(default_factory=list)
+    modules: set[str] = field(default_factory=set)
+    sys_path: set[str] = field(default_factory=set)
+    seed_calls: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What `repro run` adds to the manifest: paths to fingerprint as observed artifacts, the
+    predicate's `observed` section, and warnings for the user."""
+
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    section: dict
+    warnings: tuple[str, ...]
+
+
+def child_variables(enabled: bool, root: Path) -> dict[str, str]:
+    """REPRO_PROJECT_ROOT is the root as the child sees it: a container runner rewrites it,
+    like REPRO_RUN_DIR, to where it mounts the project."""
+    return {"REPRO_OBSERVE": "1" if enabled else "0", "REPRO_PROJECT_ROOT": str(root)}
+
+
+def _ignored(name: str, ignore: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in ignore)
+
+
+def take_snapshot(root: Path, *, skip: Iterable[str] = (), ignore: Iterable[str] = ()) -> Snapshot:
+    """stat every file under `root` without following symlinks. Left out: `.git`, `.repro`,
+    `__pycache__`, names matching `ignore`, the project-relative `skip` paths (declared artifacts,
+    already fingerprinted) and virtual environments (a directory holding `pyvenv.cfg`)."""
+    t0 = time.perf_counter()
+    skipped = frozenset(s.rstrip("/") for s in skip)
+    patterns = tuple(ignore)
+    entries: dict[str, tuple[int, int, int, int, bool]] = {}
+    stack = [("", str(root))]
+    while stack:
+        prefix, directory = stack.pop()
+        try:
+            with os.scandir(directory) as it:
+                listing = list(it)
+        except OSError:
+            continue
+        if prefix and any(e.name == "pyvenv.cfg" for e in listing):
+            continue
+        for entry in listing:
+            name = entry.name
+            rel = prefix + name
+            if name in EXCLUDED_NAMES or rel in skipped or (patterns and _ignored(name, patterns)):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((rel + "/", entry.path))
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                regular = stat.S_ISREG(st.st_mode) or (stat.S_ISLNK(st.st_mode) and entry.is_file())
+            except OSError:
+                continue
+            entries[rel] = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, regular)
+    return Snapshot(entries, time.perf_counter() - t0)
+
+
+def diff_snapshots(before: Snapshot, after: Snapshot) -> SnapshotDiff:
+    """Created, modified (size, mtime, inode or ctime differ: a rewrite that restores the mtime
+    still moves ctime) and deleted files."""
+    b, a = before.entries, after.entries
+    created = frozenset(p for p in a if p not in b)
+    deleted = frozenset(p for p in b if p not in a)
+    modified = frozenset(p for p, st in a.items() if p in b and b[p][:4] != st[:4])
+    return SnapshotDiff(created, modified, deleted)
+
+
+def merge_kind(old: str | None, new: str) -> str:
+    """Combine two access kinds of one file in time order: what came first stays first."""
+    if old is None or old == new:
+        return new
+    first = old[0]
+    if len(old) == 2 or (new[0] == first and len(new) == 1):
+        return old
+    return first + ("w" if first == "r" else "r")
+
+
+def merge_processes(events: Iterable[dict]) -> list[ProcessLog]:
+    """Group the records by process; a process's file chunks are merged in the order written."""
+    logs: dict[int, ProcessLog] = {}
+    for ev in events:
+        try:
+            pid = int(ev.get("pid", 0))
+        except (TypeError, ValueError):
+            continue
+        log = logs.get(pid)
+        if log is None:
+            log = logs[pid] = ProcessLog(pid)
+        kind = ev.get("event")
+        if kind == "start":
+            log.ppid = ev.get("ppid")
+            log.argv = [str(a) for a in ev.get("argv") or []]
+            log.root = ev.get("root") or log.root
+            log.observing = bool(ev.get("observing"))
+            log.forked = bool(ev.get("forked"))
+            log.trees = [str(t) for t in ev.get("trees") or []]
+        elif kind == "observed":
+            for access in ("r", "w", "rw", "wr"):
+                for path in (ev.get("files") or {}).get(access, ()):
+                    log.files[path] = merge_kind(log.files.get(path), access)
+            log.listed.update(ev.get("listed") or ())
+            log.spawned.extend(a for a in ev.get("spawned") or () if isinstance(a, list))
+            log.modules.update(ev.get("modules") or ())
+            log.sys_path.update(ev.get("sys_path") or ())
+            log.seed_calls.extend(c for c in ev.get("seed_calls") or () if isinstance(c, dict))
+    return [logs[pid] for pid in sorted(logs)]
+
+
+def recordable(rel: str) -> bool:
+    """A path a manifest can hold: the schema's relpath, valid UTF-8 (no undecodable bytes)."""
+    if not _RECORDABLE.match(rel):
+        return False
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class _Places:
+    """Maps a process's absolute paths to project-relative ones and applies the exclusions."""
+
+    def __init__(self, root: Path, trees: Iterable[str], ignore: tuple[str, ...]) -> None:
+        self.root = str(root).rstrip("/") + "/"
+        self.trees = tuple(sorted({t.rstrip("/") + "/" for t in trees if t}))
+        self.ignore = ignore
+
+    def relative(self, path: str, child_root: str | None) -> str | None:
+        base = (child_root.rstrip("/") + "/") if child_root else self.root
+        if not path.startswith(base) or (self.trees and path.startswith(self.trees)):
+            return None
+        rel = path[len(base):]
+        parts = rel.split("/")
+        if not rel or EXCLUDED_NAMES.intersection(parts):
+            return None
+        if self.ignore and any(_ignored(p, self.ignore) for p in parts):
+            return None
+        return rel
+
+
+def _under(rel: str, declared: tuple[str, ...]) -> bool:
+    return any(rel == d or rel.startswith(d + "/") for d in declared)
+
+
+@dataclass(frozen=True)
+class Classified:
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    read_then_written: tuple[str, ...]
+    seen_only_by_snapshot: tuple[str, ...]
+    covered_by_declared: int
+    unrecordable: tuple[str, ...]
+
+
+def classify(
+    processes: list[ProcessLog],
+    root: Path,
+    *,
+    declared: Iterable[str] = (),
+    diff: SnapshotDiff | None = None,
+    after: Snapshot | None = None,
+    ignore: Iterable[str] = (),
+    is_file: Callable[[str], bool] | None = None,
+) -> Classified:
+    """Apply the input/output rules to what every process read and wrote, plus the snapshot diff.
+    `is_file(rel)` answers for paths the snapshot did not cover (default: a stat under `root`)."""
+    def regular(rel: str) -> bool:
+        if after is not None and rel in after.entries:
+            return after.entries[rel][4]
+        return is_file(rel) if is_file is not None else (root / rel).is_file()
+
+    places = _Places(root, (t for p in processes for t in p.trees), tuple(ignore))
+    declared_paths = tuple(d.rstrip("/") for d in declared if d and d != ".")
+    read: set[str] = set()
+    hooked_writes: set[str] = set()
+    for proc in processes:
+        for path, kind in proc.files.items():
+            rel = places.relative(path, proc.root)
+            if rel is None:
+                continue
+            if kind in ("r", "rw") and not rel.endswith(CODE_SUFFIXES):
+                read.add(rel)
+            if kind != "r":
+                hooked_writes.add(rel)
+    snapshot_writes: set[str] = set()
+    if diff is not None:
+        snapshot_writes = {p for p in diff.created | diff.modified if places.relative(places.root + p, None) is not None}
+    written = hooked_writes | snapshot_writes
+    created = diff.created if diff is not None else frozenset()
+    inputs, outputs, flagged, unhooked, unrecordable = [], [], [], [], []
+    covered = 0
+    for rel in sorted(read | written):
+        if declared_paths and _under(rel, declared_paths):
+            covered += 1
+            continue
+        if not regular(rel):
+            continue
+        if not recordable(rel):
+            unrecordable.append(rel)
+            continue
+        if rel in written:
+            outputs.append(rel)
+            if rel in read and rel not in created:
+                flagged.append(rel)
+            if rel not in hooked_writes:
+                unhooked.append(rel)
+        else:
+            inputs.append(rel)
+    return Classified(tuple(inputs), tuple(outputs), tuple(flagged), tuple(unhooked), covered, tuple(unrecordable))
+
+
+def used_distributions(
+    modules: Iterable[str], packages: Mapping[str, list[str]], distributions: Iterable[Mapping]
+) -> list[dict]:
+    """Imported top-level modules -> the installed distributions that provide them. `packages`
+    (module -> distribution names) comes from the command's own interpreter (the probe)."""
+    versions = {str(d.get("name", "")).lower(): d for d in distributions}
+    used: dict[str, dict] = {}
+    for module in modules:
+        for name in packages.get(module, ()):
+            dist = versions.get(name.lower(), {"name": name, "version": None})
+            used[str(dist.get("name", name)).lower()] = {"name": dist.get("name", name), "version": dist.get("version")}
+    return [used[k] for k in sorted(used)]
+
+
+def json_value(value: object) -> object:
+    """A seed value as the canonical manifest JSON can hold it."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return value if -SAFE_INT <= value <= SAFE_INT else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, list):
+        return [json_value(v) for v in value]
+    return str(value)
+
+
+def _site(site: object, root: str | None) -> str:
+    text = str(site)
+    if root and text.startswith(root.rstrip("/") + "/"):
+        return text[len(root.rstrip("/")) + 1:]
+    return text
+
+
+def seed_calls(processes: list[ProcessLog], root: Path) -> list[dict]:
+    """Every seeding call the program made, one entry per (function, call site) with the distinct
+    values seen (at most ten), how many calls and in how many processes."""
+    merged: dict[tuple[str, str], dict] = {}
+    for proc in processes:
+        for call in proc.seed_calls:
+            key = (str(call.get("call")), _site(call.get("site"), proc.root or str(root)))
+            entry = merged.setdefault(key, {"call": key[0], "site": key[1], "values": [], "count": 0,
+                                            "unseeded": False, "pids": set()})
+            for v in call.get("values") or [None]:
+                v = json_value(v)
+                if len(entry["values"]) < MAX_SEED_VALUES and v not in entry["values"]:
+                    entry["values"].append(v)
+            entry["count"] += int(call.get("count") or 1)
+            entry["unseeded"] = entry["unseeded"] or bool(call.get("unseeded"))
+            entry["pids"].add(proc.pid)
+    out = []
+    for key in list(merged)[:MAX_SEED_CALLS]:
+        entry = merged[key]
+        out.append({**{k: v for k, v in entry.items() if k != "pids"}, "processes": len(entry["pids"])})
+    return out
+
+
+def unseeded_warnings(calls: list[dict]) -> list[str]:
+    return [
+        f"unseeded random generator: {c['call']} at {c['site']}"
+        + (f" ({c['count']} calls)" if c["count"] > 1 else "")
+        + " draws its seed from the operating system, so results can differ between runs"
+        for c in calls if c["unseeded"]
+    ]
+
+
+def subprocesses(processes: list[ProcessLog]) -> list[dict]:
+    """Commands the program started (secrets in arguments masked), each once, in first-seen order."""
+    from repro.secrets import mask_argv
+
+    seen: dict[tuple[str, ...], int] = {}
+    for proc in processes:
+        for argv in proc.spawned:
+            key = tuple(mask_argv([str(a) for a in argv]))
+            seen[key] = seen.get(key, 0) + 1
+    return [{"argv": list(k), "count": n} for k, n in list(seen.items())[:MAX_SUBPROCESSES]]
+
+
+def _hidden_pythons(spawned: list[dict]) -> list[str]:
+    from repro.capture.deps import is_python, python_flags
+
+    out = []
+    for s in spawned:
+        argv = s["argv"]
+        if argv and is_python(argv[0]) and python_flags(argv):
+            out.append(f"a subprocess ran {' '.join(argv[:3])} with {' '.join(python_flags(argv))}: "
+                       "repro cannot observe or seed inside it")
+    return out
+
+
+def listed_directories(processes: list[ProcessLog], root: Path, ignore: Iterable[str] = ()) -> list[str]:
+    """Project directories the program listed, leaving out the import system's listings of
+    sys.path entries."""
+    out: set[str] = set()
+    places = _Places(root, (t for p in processes for t in p.trees), tuple(ignore))
+    for proc in processes:
+        for path in proc.listed - proc.sys_path:
+            if path.rstrip("/") + "/" == (proc.root or str(root)).rstrip("/") + "/":
+                out.add(".")
+                continue
+            rel = places.relative(path, proc.root)
+            if rel is not None and recordable(rel):
+                out.add(rel)
+    return sorted(out)[:MAX_LISTED]
+
+
+def analyse(
+    events: list[dict],
+    root: Path,
+    *,
+    declared: Iterable[str] = (),
+    before: Snapshot | None = None,
+    after: Snapshot | None = None,
+    packages: Mapping[str, list[str]] | None = None,
+    distributions: Iterable[Mapping] = (),
+    disabled_flags: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    is_file: Callable[[str], bool] | None = None,
+) -> Observation:
+    """Everything `repro run` records about what the program did, from its processes' records
+    and the two snapshots."""
+    processes = merge_processes(events)
+    diff = diff_snapshots(before, after) if before is not None and after is not None else None
+    found = classify(processes, root, declared=declared, diff=diff, after=after, ignore=ignore, is_file=is_file)
+    calls = seed_calls(processes, root)
+    spawned = subprocesses(processes)
+    modules = sorted({m for p in processes for m in p.modules})
+    started = [p for p in processes if p.ppid is not None]
+    section: dict = {
+        "enabled": True,
+        "processes": len(started),
+        "inputs": list(found.inputs),
+        "outputs": list(found.outputs),
+        "read_then_written": list(found.read_then_written),
+        "covered_by_declared": found.covered_by_declared,
+        "listed": listed_directories(processes, root, ignore),
+        "snapshot": None if diff is None else {
+            "files": len(after.entries) if after is not None else 0,
+            "created": len(diff.created),
+            "modified": len(diff.modified),
+            "deleted": sorted(p for p in diff.deleted if recordable(p))[:MAX_DELETED],
+            "seconds": round((before.seconds if before else 0.0) + (after.seconds if after else 0.0), 6),
+            "seen_only_by_snapshot": list(found.seen_only_by_snapshot),
+        },
+        "imports": {
+            "modules": len(modules),
+            "used_distributions": used_distributions(modules, packages or {}, distributions),
+            "mapped": packages is not None,
+        },
+        "seed_calls": calls,
+        "subprocesses": spawned,
+        "injection": {
+            "python_processes": len(started),
+            "observing": sum(1 for p in started if p.observing),
+            "disabled_by": sorted(set(disabled_flags)),
+            "chained": sorted({str(e.get("path")) for e in events if e.get("event") == "chained"}),
+            "errors": [{"where": str(e.get("where")), "message": str(e.get("message"))}
+                       for e in events if e.get("event") == "error"],
+        },
+    }
+    warnings = unseeded_warnings(calls)
+    warnings += [f"{p} was read, then written by the run: its content before the run is not recorded"
+                 for p in found.read_then_written]
+    warnings += _hidden_pythons(spawned)
+    if found.unrecordable:
+        warnings.append(f"{len(found.unrecordable)} observed path(s) cannot be named in a manifest "
+                        f"(for example {found.unrecordable[0]!r}) and were left out")
+    return Observation(found.inputs, found.outputs, section, tuple(warnings))
+
+
+def disabled_section() -> dict:
+    """The `observed` section of a run with --no-observe."""
+    return {"enabled": False}

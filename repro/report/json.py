@@ -1,0 +1,79 @@
+"""Reports for programs: stable, indented JSON described by `schemas/replay-report.schema.json`.
+
+Keys come in a fixed order and numbers are always finite (NaN and infinity become null), so a CI
+job can parse the report with any JSON library and diff two reports line by line.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from repro.compare.verdict import Verdict
+from repro.drift import DiffReport
+from repro.replay_report import ReplayReport
+from repro.report.summary import counts, finite, verdict_line
+
+SCHEMA_VERSION = 1
+REPLAY_SCHEMA = "replay-report.schema.json"
+
+
+def _dumps(doc: dict[str, Any]) -> str:
+    """ASCII-only so an odd file name can never make the report unwritable."""
+    return json.dumps(doc, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+
+
+def _verdict(v: Verdict) -> dict[str, Any]:
+    return {
+        "path": v.path,
+        "status": v.status,
+        "rule": v.rule,
+        "detail": v.detail,
+        "max_abs_error": finite(v.max_abs_error),
+        "max_rel_error": finite(v.max_rel_error),
+        "where": v.where,
+    }
+
+
+def replay_document(report: ReplayReport) -> dict[str, Any]:
+    """The report as plain JSON data, in the shape the schema describes."""
+    per_status = counts(report)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "manifest": report.manifest,
+        "run_id": report.run_id,
+        "replay_run_id": report.replay_run_id,
+        "replay_manifest": report.replay_manifest,
+        "reproduced": report.reproduced,
+        "summary": verdict_line(report),
+        "exit_code": {"recorded": report.exit_code_recorded, "replayed": report.exit_code_replayed},
+        "duration_s": {"recorded": finite(report.duration_recorded_s), "replayed": finite(report.duration_replayed_s)},
+        "counts": {"total": len(report.verdicts), **per_status},
+        "verdicts": [_verdict(v) for v in report.verdicts],
+        "drift": [c.to_json() for c in report.drift],
+        "warnings": list(report.warnings),
+    }
+
+
+class JsonFormat:
+    """`repro replay --format json`."""
+
+    name: ClassVar[str] = "json"
+
+    def render(self, report: ReplayReport) -> str:
+        return _dumps(replay_document(report))
+
+
+class JsonDiffFormat:
+    """`repro diff --json`."""
+
+    name: ClassVar[str] = "json"
+
+    def render(self, report: DiffReport) -> str:
+        return _dumps({
+            "schema_version": SCHEMA_VERSION,
+            "before": {"manifest": report.before, "run_id": report.before_run_id},
+            "after": {"manifest": report.after, "run_id": report.after_run_id},
+            "identical": report.identical,
+            "changes": [c.to_json() for c in report.changes],
+        })

@@ -1,0 +1,809 @@
+"""Run the command in a container pinned by digest, through the Docker SDK.
+
+Everything that talks to the engine lives here, and every exception of the SDK (and of `requests`
+under it) becomes a one-line `RunnerError` here: nothing above this module sees a docker type.
+`docker` is imported only when a container is wanted: it costs about 0.1 s of start-up that runs
+on the host must not pay.
+
+What the manifest says about the container comes from the container, not the host: the image's
+interpreter, distributions, OS release and OS packages are probed inside the image (once per
+image ID, then cached: an image ID names immutable content), and the hardware is what the engine
+grants the container. See docs/containers.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
+
+from repro.capture import hardware as hardware_facet
+from repro.capture.deps import is_python
+from repro.capture.seeds import DETERMINISM_VARIABLES, THREAD_VARIABLES
+from repro.errors import RunnerError, UsageError
+from repro.runners.base import ExecResult, ExecSpec
+from repro.runners.host import utc_now
+from repro.runners.streams import tee
+
+if TYPE_CHECKING:
+    from repro.config import RunSpec
+
+SITE_MOUNT = "/opt/repro/site"
+PROBE_MOUNT = "/opt/repro/probe"
+RUN_LABEL = "repro.run-id"
+ROLE_LABEL = "repro.role"
+STOP_GRACE_S = 5.0  # after forwarding Ctrl-C / SIGTERM, before SIGKILL
+PROBE_TIMEOUT_S = 120.0
+CACHE_FORMAT = 1
+FORWARDED = (signal.SIGINT, signal.SIGTERM)
+UNLISTED_NETWORKS = ("none", "host")  # always there; `docker network inspect` may not show them
+STDOUT, STDERR = 1, 2
+
+Say = Callable[[str], None]
+
+
+# --- one-line errors ----------------------------------------------------------------------------
+
+
+def one_line(text: object, limit: int = 300) -> str:
+    """Collapse an engine message to one line a user can read."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def explain(error: BaseException) -> str:
+    """The useful part of an SDK or transport exception: the engine's own explanation if any."""
+    message = getattr(error, "explanation", None) or str(error) or type(error).__name__
+    return one_line(message)
+
+
+@contextmanager
+def engine_errors(doing: str) -> Iterator[None]:
+    """Translate docker.errors.* and requests exceptions raised inside the block to RunnerError."""
+    import docker.errors
+    import requests.exceptions
+
+    try:
+        yield
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+        raise RunnerError(f"{doing}: {explain(e)}") from e
+
+
+def lookup(call: Callable[[], Any], doing: str) -> Any | None:
+    """`call()`, or None when the engine answers 404 (no such image, network, container)."""
+    import docker.errors
+
+    try:
+        with engine_errors(doing):
+            return call()
+    except RunnerError as e:
+        if isinstance(e.__cause__, docker.errors.NotFound):
+            return None
+        raise
+
+
+# --- pure parts: references, configuration, facts -------------------------------------------------
+
+
+def parse_gpus(value: str | int | None) -> str | int | None:
+    """`--gpus all|N` (or `gpus:` in repro.yaml) -> "all", a positive count, or None."""
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip().lower()
+    if text == "all":
+        return "all"
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise UsageError(f"--gpus must be 'all' or a positive number of GPUs, not {value!r}")
+
+
+def repository_of(reference: str) -> str:
+    """`host:5000/name:tag@sha256:...` -> `host:5000/name` (a registry port is not a tag)."""
+    name = reference.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    if ":" in last:
+        last = last.split(":", 1)[0]
+    return f"{head}/{last}" if head else last
+
+
+def familiar(repository: str) -> str:
+    """Docker Hub names in the short form the engine shows: `docker.io/library/python` -> `python`."""
+    for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        if repository.startswith(prefix):
+            repository = repository[len(prefix):]
+            break
+    if repository.startswith("library/") and repository.count("/") == 1:
+        repository = repository[len("library/"):]
+    return repository
+
+
+def pin(reference: str | None, image_id: str, repo_digests: Sequence[str]) -> str:
+    """The immutable reference to record. A reference by digest is already pinned. Otherwise the
+    RepoDigest of the repository the user named, else any RepoDigest of the image (the same
+    content, pullable from where it was pushed), else the image ID (built or imported here and
+    never pushed: only this engine has it)."""
+    ordered = sorted(repo_digests)
+    if reference and "@" in reference:
+        wanted = familiar(repository_of(reference)) + "@" + reference.split("@", 1)[1]
+        return next((d for d in ordered if familiar(repository_of(d)) + "@" + d.split("@", 1)[1] == wanted), reference)
+    if reference:
+        repo = familiar(repository_of(reference))
+        for d in ordered:
+            if familiar(repository_of(d)) == repo:
+                return d
+    return ordered[0] if ordered else image_id
+
+
+def image_environment(image_env: Sequence[str] | None) -> dict[str, str]:
+    """`["PATH=/usr/bin", ...]` (an image's Config.Env) as a dict."""
+    out: dict[str, str] = {}
+    for item in image_env or ():
+        key, sep, value = item.partition("=")
+        if sep:
+            out[key] = value
+    return out
+
+
+def container_environment(image_env: Mapping[str, str], host_env: Mapping[str, str],
+                          repro_env: Mapping[str, str]) -> dict[str, str]:
+    """The variables repro passes to the container; the engine puts them over the image's ENV.
+
+    The host's own variables stay out (a container is a separate world), except the thread and
+    determinism settings the host runner would pass on: the same command gets the same settings
+    wherever it runs. repro's variables win, and the injected site goes first on PYTHONPATH,
+    before any PYTHONPATH the image sets."""
+    env = {k: host_env[k] for k in (*THREAD_VARIABLES, *DETERMINISM_VARIABLES) if k in host_env}
+    env.update(repro_env)
+    existing = image_env.get("PYTHONPATH")
+    env["PYTHONPATH"] = SITE_MOUNT + (":" + existing if existing else "")
+    if "PYTHONUNBUFFERED" not in image_env:
+        env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def bind(source: Path, target: str, *, read_only: bool) -> dict:
+    """A bind mount in the engine's `Mounts` form: unlike `-v`, a missing source is an error and a
+    colon in a path is harmless."""
+    return {"Type": "bind", "Source": str(source), "Target": target, "ReadOnly": read_only}
+
+
+def device_request(gpus: str | int) -> dict:
+    """`--gpus all|N` as the engine's DeviceRequest (what `docker run --gpus` sends)."""
+    return {"Driver": "", "Count": -1 if gpus == "all" else int(gpus), "DeviceIDs": None,
+            "Capabilities": [["gpu"]], "Options": {}}
+
+
+def container_config(*, image_id: str, argv: Sequence[str], cwd: str, env: Mapping[str, str],
+                     mounts: Sequence[dict], user: str, network: str, gpus: str | int | None,
+                     labels: Mapping[str, str], entrypoint: Sequence[str] | None = None) -> dict:
+    """The body of `POST /containers/create`: the image by ID (so a tag moved since `prepare`
+    cannot change what runs), output attached, no TTY, no stdin, never auto-removed (the exit code
+    is read after the container stops, then repro removes it)."""
+    host_config: dict[str, Any] = {"Mounts": list(mounts), "NetworkMode": network, "AutoRemove": False}
+    if gpus is not None:
+        host_config["DeviceRequests"] = [device_request(gpus)]
+    config: dict[str, Any] = {
+        "Image": image_id,
+        "Cmd": list(argv),
+        "Env": [f"{k}={v}" for k, v in env.items()],
+        "WorkingDir": cwd,
+        "User": user,
+        "Labels": dict(labels),
+        "AttachStdin": False,
+        "AttachStdout": True,
+        "AttachStderr": True,
+        "OpenStdin": False,
+        "Tty": False,
+        "HostConfig": host_config,
+    }
+    if entrypoint is not None:
+        config["Entrypoint"] = list(entrypoint)
+    return config
+
+
+def exit_status(status_code: int, received: Sequence[int], escalated: bool) -> tuple[int, str | None]:
+    """Exit code and signal name to record. A command that exits by itself after the forwarded
+    signal keeps its own code (as on the host); one repro had to kill reports 128 + the signal the
+    user sent (130 for Ctrl-C, 143 for SIGTERM), not the 137 of the SIGKILL."""
+    name = signal.Signals(received[-1]).name if received else None
+    if received and escalated:
+        return 128 + received[-1], name
+    return status_code, name
+
+
+def os_packages_facet(raw: dict | None, algorithm: str) -> dict | None:
+    """The OS package list the image probe found, sorted, with a digest over its canonical JSON so
+    two images compare in one step and a difference is named by the list."""
+    if not raw or not isinstance(raw.get("packages"), list):
+        return None
+    from repro.digest import digest_bytes
+    from repro.jsonio import canonical_bytes
+
+    packages = sorted(raw["packages"], key=lambda p: (p.get("name", ""), p.get("arch", ""), p.get("version", "")))
+    return {
+        "manager": raw.get("manager"),
+        "digest": digest_bytes(canonical_bytes(packages), algorithm),
+        "count": len(packages),
+        "packages": packages,
+    }
+
+
+def deps_facet(probed: dict, *, assumed: bool, kernel: str | None, algorithm: str) -> dict:
+    """The `deps` facet from what the image probe printed. The kernel is the engine host's, not
+    the image's: it is taken from the engine on every run, never from the cache."""
+    out = {k: v for k, v in probed.items() if k != "os_packages"}
+    out["interpreter_assumed"] = assumed
+    if isinstance(out.get("os"), dict) and kernel:
+        out["os"] = {**out["os"], "release": kernel}
+    out["os_packages"] = os_packages_facet(probed.get("os_packages"), algorithm)
+    return out
+
+
+def container_hardware(host: dict, engine: Mapping[str, Any], gpus: str | int | None, *, local: bool) -> dict:
+    """The machine as the container sees it. A container shares the engine host's kernel, so the
+    CPU model and the ISA flags are the host's /proc/cpuinfo when the engine is local. Cores and
+    memory are what the engine grants: repro sets no CPU or memory limit, so the engine host's.
+    GPUs: none unless requested; `--gpus N` gives the first N."""
+    if local:
+        cpu = dict(host.get("cpu", {}))
+    else:
+        cpu = {"model": None, "vendor": None, "flags": [], "architecture": engine.get("Architecture")}
+    if engine.get("NCPU"):
+        cpu["logical_cores"] = engine["NCPU"]
+        cpu["usable_cores"] = engine["NCPU"]
+    visible = list(host.get("gpus", [])) if local else []
+    out = {
+        "cpu": cpu,
+        "memory_bytes": engine.get("MemTotal") or host.get("memory_bytes"),
+        "gpus": [] if gpus is None else visible if gpus == "all" else visible[: int(gpus)],
+        "container_limits": {"cpus": None, "memory_bytes": None},
+    }
+    if not local:
+        out["note"] = "the engine is not on this machine: CPU model, flags and GPUs are not known"
+    return out
+
+
+def context_digest(context: Path, dockerfile: Path, algorithm: str) -> dict:
+    """Digest of the build context as the SDK sends it: the files `.dockerignore` lets through."""
+    from docker.utils.build import exclude_paths
+
+    from repro.digest import FileEntry, digest_bytes, digest_file, tree_root_digest
+
+    patterns: list[str] = []
+    ignore_file = context / ".dockerignore"
+    if ignore_file.is_file():
+        lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
+        patterns = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+    try:
+        inside = dockerfile.relative_to(context).as_posix()
+    except ValueError:
+        inside = None
+    entries = []
+    for rel in sorted(exclude_paths(str(context), patterns, dockerfile=inside)):
+        path = context / rel
+        if path.is_symlink():
+            target = os.readlink(path)
+            entries.append(FileEntry(rel, len(target.encode()), digest_bytes(target.encode(), algorithm), link=target))
+        elif path.is_file():
+            entries.append(FileEntry(rel, path.stat().st_size, digest_file(path, algorithm),
+                                     executable=os.access(path, os.X_OK)))
+    return tree_root_digest(entries, algorithm)
+
+
+# --- the image-facts cache ------------------------------------------------------------------------
+
+
+def probe_version() -> str:
+    """Digest of the probe scripts: a cache written by other probe code is not reused."""
+    from repro.digest import digest_bytes
+    from repro.inject import probe_script
+
+    here = probe_script().parent
+    data = (here / "probe.py").read_bytes() + b"\0" + (here / "image_probe.py").read_bytes()
+    return digest_bytes(data, "xxh3_128")["xxh3_128"]
+
+
+class ImageFactsCache:
+    """What the image probe printed, one JSON file per image ID, one entry per interpreter name.
+
+    An image ID is the digest of the image's content, so facts probed inside it cannot go stale;
+    the kernel and the hardware, which belong to the machine, are never cached. The files are
+    written atomically, and one that cannot be read is ignored and probed again."""
+
+    def __init__(self, directory: Path, version: str | None = None) -> None:
+        self.directory = directory
+        if version is not None:
+            self.version = version
+
+    @cached_property
+    def version(self) -> str:
+        return probe_version()
+
+    def path(self, image_id: str) -> Path:
+        return self.directory / f"{image_id.split(':', 1)[-1]}.json"
+
+    def _load(self, image_id: str) -> dict:
+        try:
+            data = json.loads(self.path(image_id).read_bytes())
+        except (OSError, ValueError):
+            return {}
+        ok = isinstance(data, dict) and data.get("format") == CACHE_FORMAT and data.get("probe") == self.version
+        if not ok or data.get("image_id") != image_id or not isinstance(data.get("interpreters"), dict):
+            return {}
+        return data
+
+    def get(self, image_id: str, interpreter: str) -> dict | None:
+        facts = self._load(image_id).get("interpreters", {}).get(interpreter)
+        return facts if isinstance(facts, dict) and "python" in facts else None
+
+    def put(self, image_id: str, interpreter: str, facts: dict) -> None:
+        from repro.jsonio import write_atomic
+
+        data = self._load(image_id) or {"format": CACHE_FORMAT, "probe": self.version, "image_id": image_id,
+                                        "interpreters": {}}
+        data["interpreters"][interpreter] = facts
+        try:
+            write_atomic(self.path(image_id), json.dumps(data, sort_keys=True).encode())
+        except OSError:
+            pass  # a cache that cannot be written only costs the next run a probe
+
+
+# --- the runner -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PinnedImage:
+    reference: str | None  # as the user gave it; None for an image built from a Dockerfile
+    pinned: str  # name@sha256:<digest>, or sha256:<image id>
+    id: str
+    repo_digests: tuple[str, ...]
+    env: tuple[str, ...] = ()  # the image's Config.Env
+
+    def to_json(self) -> dict:
+        return {"reference": self.reference, "pinned": self.pinned, "id": self.id,
+                "repo_digests": list(self.repo_digests)}
+
+
+def _stderr_say(message: str) -> None:
+    print(f"repro: {message}", file=sys.stderr, flush=True)
+
+
+def _close(sock: Any) -> None:
+    """Close an attach socket, waking a reader blocked on it (close alone does not)."""
+    raw = getattr(sock, "_sock", sock)
+    try:
+        raw.shutdown(socket.SHUT_RDWR)
+    except (OSError, AttributeError):
+        pass
+    try:
+        sock.close()
+    except OSError:
+        pass
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _pump(sock: Any, sinks: Mapping[int, Callable[[bytes], None]]) -> None:
+    """Demultiplex the attach stream (8-byte frame headers, no TTY) into the sinks by stream id."""
+    from docker.utils.socket import frames_iter
+
+    try:
+        for stream, data in frames_iter(sock, False):
+            sink = sinks.get(stream)
+            if sink is not None and data:
+                sink(data)
+    except (OSError, ValueError):
+        pass  # the socket was closed under us: the container is being torn down
+
+
+class DockerRunner:
+    """Runs the command in a container of an image pinned before the run.
+
+    Give `image` (any reference; a pinned one such as ``name@sha256:...`` or ``sha256:<id>``
+    replays exactly) or `dockerfile` (built in `prepare`, then pinned by the built image ID)."""
+
+    name = "docker"
+
+    def __init__(
+        self,
+        image: str | None = None,
+        *,
+        project_root: Path,
+        cwd: Path | None = None,
+        dockerfile: Path | None = None,
+        build_context: Path | None = None,
+        network: str = "none",
+        gpus: str | int | None = None,
+        run_id: str | None = None,
+        algorithm: str = "xxh3_128",
+        say: Say | None = None,
+        stop_grace_s: float = STOP_GRACE_S,
+    ) -> None:
+        if (image is None) == (dockerfile is None):
+            raise UsageError("the docker runner needs an image or a Dockerfile (one of them)")
+        self.image = image
+        self.project_root = Path(project_root)
+        self.cwd = Path(cwd) if cwd is not None else self.project_root
+        self.dockerfile = Path(dockerfile) if dockerfile is not None else None
+        self.build_context = Path(build_context) if build_context is not None else None
+        self.network = network or "none"
+        self.gpus = parse_gpus(gpus)
+        self.run_id = run_id or f"adhoc-{os.getpid()}-{time.time_ns()}"
+        self.algorithm = algorithm
+        self.user = f"{os.getuid()}:{os.getgid()}"
+        self.stop_grace_s = stop_grace_s
+        self._say = say or (lambda _m: None)
+        self._api: Any = None
+        self._engine: dict = {}
+        self._pinned: PinnedImage | None = None
+        self._built: dict | None = None
+        self._environment: dict[str, str] | None = None
+        self._live: set[str] = set()  # containers created and not yet removed
+        self._live_lock = threading.Lock()
+        self.cache = ImageFactsCache(self.project_root / ".repro" / "cache" / "images")
+
+    @classmethod
+    def from_spec(cls, spec: RunSpec) -> DockerRunner:
+        """Relative --dockerfile and --build-context paths are relative to the working directory."""
+        return cls(
+            image=spec.image,
+            project_root=spec.root,
+            cwd=spec.cwd,
+            dockerfile=spec.cwd / spec.dockerfile if spec.dockerfile else None,
+            build_context=spec.cwd / spec.build_context if (spec.dockerfile and spec.build_context) else None,
+            network=spec.network or "none",
+            gpus=spec.gpus,
+            run_id=spec.run_id,
+            algorithm=spec.algorithm,
+            say=None if spec.quiet else _stderr_say,
+        )
+
+    @property
+    def pinned(self) -> PinnedImage:
+        if self._pinned is None:
+            raise RunnerError("the docker runner was used before prepare()")
+        return self._pinned
+
+    # -- prepare: everything that can fail before the command starts --
+
+    def prepare(self) -> None:
+        if self.project_root.resolve() == Path("/"):
+            raise RunnerError("the project root is /: it cannot be mounted into a container")
+        self._connect()
+        self._check_network()
+        self._pinned = self._build() if self.dockerfile is not None else self._resolve(self.image or "")
+
+    def _connect(self) -> None:
+        try:
+            import docker
+        except ImportError as e:
+            raise RunnerError("the docker runner needs the Docker SDK for Python (pip install docker)") from e
+        with engine_errors("cannot reach the Docker engine (is it running? DOCKER_HOST selects another)"):
+            client = docker.from_env()
+            version = client.api.version()
+        self._api = client.api
+        self._engine = {
+            "version": version.get("Version"),
+            "api_version": version.get("ApiVersion"),
+            "os": version.get("Os"),
+            "arch": version.get("Arch"),
+            "kernel": version.get("KernelVersion"),
+        }
+
+    def _check_network(self) -> None:
+        if self.network in UNLISTED_NETWORKS or self.network.startswith("container:"):
+            return
+        if lookup(lambda: self._api.inspect_network(self.network), f"cannot check network {self.network}") is None:
+            raise RunnerError(f"network {self.network} does not exist (`docker network ls` lists them)")
+
+    def _inspect(self, reference: str) -> dict | None:
+        return lookup(lambda: self._api.inspect_image(reference), f"cannot resolve image {reference}")
+
+    def _resolve(self, reference: str) -> PinnedImage:
+        attrs = self._inspect(reference)
+        if attrs is None:
+            if reference.startswith("sha256:"):
+                raise RunnerError(f"image {reference} is not on this engine (an image ID cannot be pulled)")
+            self._pull(reference)
+            attrs = self._inspect(reference)
+            if attrs is None:
+                raise RunnerError(f"image {reference} was pulled but the engine does not find it")
+        digests = tuple(attrs.get("RepoDigests") or ())
+        return PinnedImage(reference, pin(reference, attrs["Id"], digests), attrs["Id"], digests,
+                           tuple((attrs.get("Config") or {}).get("Env") or ()))
+
+    def _pull(self, reference: str) -> None:
+        from docker.utils import parse_repository_tag
+
+        repository, tag = parse_repository_tag(reference)
+        self._say(f"pulling {reference}")
+        failed = f"image {reference} is not present and cannot be pulled"
+        with engine_errors(failed):
+            for event in self._api.pull(repository, tag=tag or "latest", stream=True, decode=True):
+                if isinstance(event, dict) and event.get("error"):
+                    raise RunnerError(f"{failed}: {one_line(event['error'])}")
+
+    def _build(self) -> PinnedImage:
+        from repro.digest import digest_file
+        from repro.paths import project_relative
+
+        dockerfile = Path(os.path.normpath(self.dockerfile))
+        context = Path(os.path.normpath(self.build_context or dockerfile.parent))
+        if not dockerfile.is_file():
+            raise UsageError(f"Dockerfile {self.dockerfile} does not exist")
+        if not context.is_dir():
+            raise UsageError(f"build context {context} is not a directory")
+        shown = project_relative(dockerfile, self.project_root)
+        record = {
+            "path": shown,
+            "digest": digest_file(dockerfile, self.algorithm),
+            "context": {"path": project_relative(context, self.project_root),
+                        "digest": context_digest(context, dockerfile, self.algorithm)},
+        }
+        self._say(f"building {shown} (context {record['context']['path']})")
+        image_id = None
+        failed = f"docker build of {shown} failed"
+        with engine_errors(failed):
+            for event in self._api.build(path=str(context), dockerfile=str(dockerfile), rm=True, forcerm=True,
+                                         decode=True):
+                if not isinstance(event, dict):
+                    continue
+                if event.get("error"):
+                    raise RunnerError(f"{failed}: {one_line(event['error'])}")
+                aux = event.get("aux")
+                if isinstance(aux, dict) and isinstance(aux.get("ID"), str):
+                    image_id = aux["ID"]
+                line = event.get("stream", "").rstrip()
+                if line:
+                    self._say(f"build: {line}")
+        if image_id is None:
+            raise RunnerError(f"{failed}: the engine did not report the ID of the image it built")
+        attrs = self._inspect(image_id)
+        if attrs is None:
+            raise RunnerError(f"{failed}: the built image {image_id} has disappeared")
+        self._built = record
+        return PinnedImage(None, attrs["Id"], attrs["Id"], tuple(attrs.get("RepoDigests") or ()),
+                           tuple((attrs.get("Config") or {}).get("Env") or ()))
+
+    # -- the facets --
+
+    def describe(self) -> dict:
+        out: dict[str, Any] = {
+            "name": "docker",
+            "image": self.pinned.to_json(),
+            "network": self.network,
+            "gpus": self.gpus,
+            "user": self.user,
+            "engine": dict(self._engine),
+        }
+        if self._built is not None:
+            out["dockerfile"] = self._built
+        if self._environment is not None:
+            from repro.secrets import mask_env
+
+            out["environment"] = mask_env(self._environment)
+        return out
+
+    def probe(self, argv: tuple[str, ...], project_root: Path) -> dict:
+        """The image's interpreter, distributions, OS release and OS packages, probed inside a
+        container of the pinned image and cached by image ID. An interpreter inside the project
+        (`.venv/bin/python`) belongs to the project, not the image: probed with the project
+        mounted, never cached."""
+        if argv and is_python(argv[0]):
+            interpreter, assumed = argv[0], False
+        else:
+            interpreter, assumed = "python3", True
+        absolute = os.path.normpath(os.path.join(self.cwd, interpreter)) if "/" in interpreter else None
+        in_project = absolute is not None and (absolute + "/").startswith(str(self.project_root).rstrip("/") + "/")
+        image_id = self.pinned.id
+        facts = None if in_project else self.cache.get(image_id, interpreter)
+        if facts is None:
+            try:
+                facts = self._probe_in_container(interpreter, mount_project=in_project)
+            except RunnerError as e:
+                return {"python": None, "distributions": [], "os": None, "os_packages": None,
+                        "interpreter_assumed": assumed, "note": f"probe of {interpreter} in the image failed: {e}"}
+            if not in_project:
+                self.cache.put(image_id, interpreter, facts)
+        return deps_facet(facts, assumed=assumed, kernel=self._engine.get("kernel"), algorithm=self.algorithm)
+
+    def _probe_in_container(self, interpreter: str, *, mount_project: bool) -> dict:
+        from repro.inject import probe_script
+
+        mounts = [bind(probe_script().parent, PROBE_MOUNT, read_only=True)]
+        if mount_project:
+            mounts.append(bind(self.project_root, str(self.project_root), read_only=True))
+        config = container_config(
+            image_id=self.pinned.id, argv=["-I", f"{PROBE_MOUNT}/image_probe.py"], entrypoint=[interpreter],
+            cwd=str(self.cwd) if mount_project else "/", env={}, mounts=mounts, user=self.user, network="none",
+            gpus=None, labels={RUN_LABEL: self.run_id, ROLE_LABEL: "probe"},
+        )
+        out: list[bytes] = []
+        err: list[bytes] = []
+        with engine_errors("cannot probe the image"):
+            cid = self._create(config)
+            try:
+                sock = self._api.attach_socket(cid, params={"stdout": 1, "stderr": 1, "stream": 1})
+                watchdog = threading.Timer(PROBE_TIMEOUT_S, self._kill_quietly, (cid, None))
+                watchdog.daemon = True
+                try:
+                    self._api.start(cid)
+                    watchdog.start()
+                    _pump(sock, {STDOUT: out.append, STDERR: err.append})
+                    code = self._api.wait(cid, timeout=PROBE_TIMEOUT_S).get("StatusCode")
+                finally:
+                    watchdog.cancel()
+                    _close(sock)
+            finally:
+                self._remove(cid)
+        if code != 0:
+            raise RunnerError(f"exit {code}: {one_line(b''.join(err)[-500:]) or 'no output'}")
+        try:
+            facts = json.loads(b"".join(out))
+        except ValueError as e:
+            raise RunnerError("the probe printed no JSON") from e
+        if not isinstance(facts, dict) or "python" not in facts:
+            raise RunnerError("the probe printed no python section")
+        return facts
+
+    def hardware(self) -> dict:
+        with engine_errors("cannot query the Docker engine"):
+            info = self._api.info()
+        local = str(getattr(self._api, "base_url", "")).startswith("http+docker://localhost")
+        return container_hardware(hardware_facet.capture(), info, self.gpus, local=local)
+
+    # -- execute --
+
+    def command_environment(self, repro_env: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+        """(what repro passes, the command's whole environment: the image's ENV under it)."""
+        image_env = image_environment(self.pinned.env)
+        passed = container_environment(image_env, os.environ, repro_env)
+        return passed, {**image_env, **passed}
+
+    def execute(self, spec: ExecSpec) -> ExecResult:
+        passed, self._environment = self.command_environment(spec.repro_env)
+        config = container_config(
+            image_id=self.pinned.id, argv=spec.argv, cwd=str(spec.cwd), env=passed,
+            mounts=[bind(spec.project_root, str(spec.project_root), read_only=False),
+                    bind(spec.inject_dir, SITE_MOUNT, read_only=True)],
+            user=self.user, network=self.network, gpus=self.gpus,
+            labels={RUN_LABEL: self.run_id, ROLE_LABEL: "command"},
+        )
+        with engine_errors("cannot create the container"):
+            cid = self._create(config, name=f"repro-{self.run_id}")
+        try:
+            return self._run(cid, spec)
+        except BaseException:
+            # The probe may still be running in its own thread; a failed run must not leave it.
+            for other in self._live_containers():
+                self._remove(other)
+            raise
+        finally:
+            self._remove(cid)
+
+    def _run(self, cid: str, spec: ExecSpec) -> ExecResult:
+        api = self._api
+        with engine_errors("cannot attach to the container"):
+            sock = api.attach_socket(cid, params={"stdout": 1, "stderr": 1, "stream": 1})
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        writers = {STDOUT: out_w, STDERR: err_w}
+
+        def pump() -> None:
+            try:
+                _pump(sock, {n: (lambda data, fd=fd: _write_all(fd, data)) for n, fd in writers.items()})
+            finally:
+                for fd in writers.values():
+                    os.close(fd)
+
+        pumper = threading.Thread(target=pump, daemon=True)
+        pumper.start()
+        out = tee(os.fdopen(out_r, "rb"), spec.stdout_log, sys.stdout.buffer if spec.echo else None)
+        err = tee(os.fdopen(err_r, "rb"), spec.stderr_log, sys.stderr.buffer if spec.echo else None)
+
+        received: list[int] = []
+        exited = threading.Event()
+        escalated = threading.Event()
+
+        def stop(first: bool) -> None:
+            if first:
+                self._kill_quietly(cid, signal.Signals(received[-1]).name)
+                if exited.wait(self.stop_grace_s):
+                    return
+            escalated.set()
+            self._kill_quietly(cid, None)
+
+        def forward(signum: int, _frame: Any) -> None:
+            received.append(signum)
+            threading.Thread(target=stop, args=(len(received) == 1,), daemon=True).start()
+
+        handlers = threading.current_thread() is threading.main_thread()
+        previous = {s: signal.signal(s, forward) for s in FORWARDED} if handlers else {}
+        started = utc_now()
+        t0 = time.monotonic()
+        completed = False
+        try:
+            self._start(cid, spec.argv[0])
+            with engine_errors("lost the Docker engine while the command ran"):
+                status = api.wait(cid, timeout=None)
+            duration = time.monotonic() - t0
+            ended = utc_now()
+            completed = True
+        finally:
+            exited.set()
+            for s, h in previous.items():
+                signal.signal(s, h)
+            if completed:  # the engine ends the attach stream once the output is delivered
+                pumper.join(timeout=30)
+            _close(sock)
+            pumper.join()
+            out.join()
+            err.join()
+        code, sig = exit_status(int(status.get("StatusCode", -1)), received, escalated.is_set())
+        return ExecResult(code, started, ended, round(duration, 6), sig, extra={"container": cid})
+
+    # -- container lifecycle --
+
+    def _create(self, config: dict, name: str | None = None) -> str:
+        """Create a container and remember it until it is removed (callers translate errors)."""
+        cid = self._api.create_container_from_config(config, name=name)["Id"]
+        with self._live_lock:
+            self._live.add(cid)
+        return cid
+
+    def _live_containers(self) -> list[str]:
+        with self._live_lock:
+            return list(self._live)
+
+    def _start(self, cid: str, argv0: str) -> None:
+        import docker.errors
+
+        with engine_errors("the container did not start"):
+            try:
+                self._api.start(cid)
+            except docker.errors.APIError as e:
+                why = explain(e)
+                if "executable file not found" in why or (f'"{argv0}"' in why and "no such file or directory" in why):
+                    raise RunnerError(f"command not found in the image: {argv0}") from e
+                raise
+
+    def _kill_quietly(self, cid: str, signame: str | None) -> None:
+        """Send a signal (None: SIGKILL); a container that has already stopped is not an error."""
+        try:
+            with engine_errors("kill"):
+                if signame:
+                    self._api.kill(cid, signal=signame)
+                else:
+                    self._api.kill(cid)
+        except RunnerError:
+            pass
+
+    def _remove(self, cid: str) -> None:
+        """Remove the container whatever happened. Ctrl-C and SIGTERM wait while it is removed:
+        a second Ctrl-C must not leave it behind."""
+        main = threading.current_thread() is threading.main_thread()
+        previous = {s: signal.signal(s, signal.SIG_IGN) for s in FORWARDED} if main else {}
+        try:
+            lookup(lambda: self._api.remove_container(cid, force=True), "remove")
+        except RunnerError as e:
+            self._say(f"warning: container {cid[:12]} could not be removed: {e}")
+        finally:
+            with self._live_lock:
+                self._live.discard(cid)
+            for s, h in previous.items():
+                signal.signal(s, h)
