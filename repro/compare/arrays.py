@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-from typing import IO, Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Literal
 
 import numpy as np
 
@@ -22,7 +22,10 @@ from repro.compare.stats import ErrorStats
 DEFAULT_CHUNK_ELEMENTS = 1 << 17  # 512 KiB of float32 per side: temporaries stay in cache
 PICKLED = "pickled arrays are not compared"
 
-ChunkPairs = Iterable[tuple[int, np.ndarray, np.ndarray]]  # (first flat index, recorded, replayed)
+Errors = tuple[type[BaseException], ...]  # a stream's own exceptions that mean "unreadable"
+Order = Literal["C", "F"]  # element order: row-major or column-major (Fortran)
+Chunk = tuple[int, np.ndarray, np.ndarray]  # (first flat index, recorded values, replayed values)
+ChunkPairs = Iterable[Chunk]
 
 
 @dataclass(frozen=True)
@@ -38,11 +41,11 @@ class ArrayHeader:
         return math.prod(self.shape)
 
     @property
-    def order(self) -> str:
+    def order(self) -> Order:
         return "F" if self.fortran_order else "C"
 
 
-def read_header(fp: IO[bytes], side: Side, errors: tuple[type[BaseException], ...] = ()) -> ArrayHeader:
+def read_header(fp: io.BufferedIOBase, side: Side, errors: Errors = ()) -> ArrayHeader:
     """Parse the .npy header at the stream's position, leaving the stream at the data."""
     with reading(side, ValueError, EOFError, *errors):
         version = np.lib.format.read_magic(fp)
@@ -66,7 +69,7 @@ def structure_mismatch(recorded: ArrayHeader, replayed: ArrayHeader, what: str =
     return None
 
 
-def index_text(flat: int, shape: tuple[int, ...], order: str = "C") -> str:
+def index_text(flat: int, shape: tuple[int, ...], order: Order = "C") -> str:
     """`[i, j]` for a flat position in an array of `shape` stored in `order`."""
     if not shape:
         return "[()]"
@@ -74,7 +77,7 @@ def index_text(flat: int, shape: tuple[int, ...], order: str = "C") -> str:
     return "[" + ", ".join(str(int(i)) for i in idx) + "]"
 
 
-def array_chunks(recorded: np.ndarray, replayed: np.ndarray, chunk: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+def array_chunks(recorded: np.ndarray, replayed: np.ndarray, chunk: int) -> Iterator[Chunk]:
     """Aligned chunks of two same-shape arrays, in C (row-major) order of their elements.
 
     Contiguous arrays are sliced without copying; other layouts (one side stored in Fortran
@@ -87,9 +90,7 @@ def array_chunks(recorded: np.ndarray, replayed: np.ndarray, chunk: int) -> Iter
         return
     if recorded.size == 0:
         return
-    it = np.nditer(
-        [recorded, replayed], flags=["external_loop", "buffered", "refs_ok"], order="C", buffersize=chunk
-    )
+    it = np.nditer([recorded, replayed], flags=["external_loop", "buffered"], order="C", buffersize=chunk)
     start = 0
     for a, b in it:
         yield start, a, b
@@ -97,7 +98,7 @@ def array_chunks(recorded: np.ndarray, replayed: np.ndarray, chunk: int) -> Iter
 
 
 def stream_chunks(
-    fp: IO[bytes], header: ArrayHeader, chunk: int, side: Side, errors: tuple[type[BaseException], ...] = ()
+    fp: io.BufferedIOBase, header: ArrayHeader, chunk: int, side: Side, errors: Errors = ()
 ) -> Iterator[np.ndarray]:
     """The array data after a header, `chunk` elements at a time in storage order.
 
@@ -108,7 +109,7 @@ def stream_chunks(
     """
     remaining = header.size
     buffer = np.empty(min(chunk, remaining), dtype=header.dtype)
-    raw = memoryview(buffer.reshape(-1).view(np.uint8))
+    raw = buffer.reshape(-1).view(np.uint8).data
     itemsize = header.dtype.itemsize
     while remaining > 0:
         n = min(chunk, remaining)
@@ -117,13 +118,14 @@ def stream_chunks(
             with reading(side, *errors):
                 read = fp.readinto(raw[got:want])
             if not read:
-                raise Unreadable(side, f"array data ends early ({remaining - got // itemsize} of {header.size} elements missing)")
+                missing = remaining - got // itemsize
+                raise Unreadable(side, f"array data ends early ({missing} of {header.size} elements missing)")
             got += read
         yield buffer[:n]
         remaining -= n
 
 
-def load_rest(fp: IO[bytes], header: ArrayHeader, side: Side, errors: tuple[type[BaseException], ...] = ()) -> np.ndarray:
+def load_rest(fp: io.BufferedIOBase, header: ArrayHeader, side: Side, errors: Errors = ()) -> np.ndarray:
     """The whole array after a header, shaped: memory-mapped from a real file, read from any
     other stream. Only needed when the two sides store their elements in different orders."""
     if isinstance(fp, io.BufferedReader):
@@ -137,7 +139,7 @@ def load_rest(fp: IO[bytes], header: ArrayHeader, side: Side, errors: tuple[type
     return np.frombuffer(data, dtype=header.dtype).reshape(header.shape, order=header.order)
 
 
-def zip_chunks(recorded: Iterable[np.ndarray], replayed: Iterable[np.ndarray]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+def zip_chunks(recorded: Iterable[np.ndarray], replayed: Iterable[np.ndarray]) -> Iterator[Chunk]:
     """Pair two chunk streams of equal chunk sizes, numbering their first elements."""
     start = 0
     for a, b in zip(recorded, replayed):
@@ -151,18 +153,18 @@ def compare_chunks(pairs: ChunkPairs, tolerance: Tolerance, stats: ErrorStats, l
     for start, rec, rep in pairs:
         pair = Pair(rec, rep)
         accepted = tolerance.accepts(pair) if pair.inexact else pair.equal()
-        stats.add(pair, accepted, lambda i, start=start: locate(start + i))
+        stats.add(pair, accepted, lambda i: locate(start + i))  # called before `start` moves on
 
 
 def compare_arrays(
-    recorded: IO[bytes],
-    replayed: IO[bytes],
+    recorded: io.BufferedIOBase,
+    replayed: io.BufferedIOBase,
     tolerance: Tolerance,
     stats: ErrorStats,
     *,
     chunk: int,
     name: str = "",
-    errors: tuple[type[BaseException], ...] = (),
+    errors: Errors = (),
 ) -> str | None:
     """Compare two .npy streams positioned at their magic string, folding the values into
     `stats`; returns why their structure differs instead, or None. `name` prefixes locations
@@ -173,6 +175,7 @@ def compare_arrays(
         return mismatch
     shape = rec_header.shape
     pairs: ChunkPairs
+    order: Order
     if rec_header.fortran_order == rep_header.fortran_order:
         order = rec_header.order
         pairs = zip_chunks(

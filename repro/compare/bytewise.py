@@ -7,17 +7,18 @@ constant memory.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
-from typing import IO
-
 import numpy as np
 
-from repro.compare.format import open_side, reading
+from repro.compare.format import open_binary, reading
 from repro.digest import CHUNK
 
 
-def first_difference(a: IO[bytes], b: IO[bytes], errors: tuple[type[BaseException], ...] = ()) -> int | None:
+def first_difference(
+    a: io.BufferedIOBase, b: io.BufferedIOBase, errors: tuple[type[BaseException], ...] = ()
+) -> int | None:
     """Offset of the first byte at which the recorded stream `a` and the replayed stream `b`
     differ (a stream that ends early differs where it ends), or None when they are identical.
     Read errors, OSError and `errors`, become `Unreadable` for the side that raised them."""
@@ -38,7 +39,7 @@ def first_difference(a: IO[bytes], b: IO[bytes], errors: tuple[type[BaseExceptio
 
 def byte_difference(recorded: Path, replayed: Path) -> str | None:
     """None when the files are byte-identical, else a short description of how they differ."""
-    with open_side(recorded, "recorded") as a, open_side(replayed, "replayed") as b:
+    with open_binary(recorded, "recorded") as a, open_binary(replayed, "replayed") as b:
         size_a, size_b = os.fstat(a.fileno()).st_size, os.fstat(b.fileno()).st_size
         if size_a != size_b:
             return f"sizes differ ({size_a} != {size_b} bytes)"

@@ -13,7 +13,7 @@ from typing import IO, Iterator
 
 import numpy as np
 
-from repro.compare.format import Side, open_side, reading
+from repro.compare.format import Side, open_text, reading
 from repro.compare.policy import Pair, Tolerance
 from repro.compare.stats import ErrorStats, show_value
 from repro.compare.verdict import Verdict
@@ -80,7 +80,7 @@ class CsvFormat:
         return self.tolerance.label
 
     def compare(self, name: str, recorded: Path, replayed: Path) -> Verdict:
-        with open_side(recorded, "recorded", text=True) as fa, open_side(replayed, "replayed", text=True) as fb:
+        with open_text(recorded, "recorded") as fa, open_text(replayed, "replayed") as fb:
             return self._compare(name, _rows(fa, "recorded"), _rows(fb, "replayed"))
 
     def _differs(self, name: str, detail: str, where: str | None = None) -> Verdict:
@@ -102,7 +102,8 @@ class CsvFormat:
                 n_rec, n_rep = (row_no - 1, row_no - 1 + extra) if a is None else (row_no - 1 + extra, row_no - 1)
                 return self._differs(name, f"row count differs: {n_rec} != {n_rep}", f"row {row_no}")
             if len(a) != len(b):
-                return self._differs(name, f"row {row_no} has {len(a)} fields recorded, {len(b)} replayed", f"row {row_no}")
+                detail = f"row {row_no} has {len(a)} fields recorded, {len(b)} replayed"
+                return self._differs(name, detail, f"row {row_no}")
             for j, (x, y) in enumerate(zip(a, b)):
                 fx, fy = _float(x), _float(y)
                 if fx is not None and fy is not None:

@@ -9,9 +9,10 @@ library, through `reading()`, and go no further.
 
 from __future__ import annotations
 
+import io
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterator, Literal, Protocol, runtime_checkable
+from typing import Iterator, Literal, Protocol, TextIO, runtime_checkable
 
 from repro.compare.verdict import Verdict
 
@@ -30,23 +31,28 @@ class Unreadable(Exception):
 @contextmanager
 def reading(side: Side, *errors: type[BaseException]) -> Iterator[None]:
     """Turn OSError and the given library errors raised inside the block into `Unreadable`."""
+    caught: tuple[type[BaseException], ...] = (OSError, *errors)
     try:
         yield
     except Unreadable:
         raise
-    except (OSError, *errors) as e:
+    except caught as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise Unreadable(side, reason) from e
 
 
-def open_side(path: Path, side: Side, text: bool = False) -> IO[Any]:
-    """Open one copy for reading. Text mode reads UTF-8, keeps line endings as they are, and
-    carries bytes that are not UTF-8 through as surrogate escapes, so they compare exactly
-    instead of making the file unreadable."""
+def open_binary(path: Path, side: Side) -> io.BufferedReader:
+    """Open one copy for reading bytes."""
     with reading(side):
-        if text:
-            return open(path, encoding="utf-8", errors="surrogateescape", newline="")
         return open(path, "rb")
+
+
+def open_text(path: Path, side: Side) -> TextIO:
+    """Open one copy as UTF-8 text, line endings kept as they are. Bytes that are not UTF-8 are
+    carried through as surrogate escapes, so they compare exactly instead of making the file
+    unreadable."""
+    with reading(side):
+        return open(path, encoding="utf-8", errors="surrogateescape", newline="")
 
 
 @runtime_checkable

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from repro.compare.format import Side, open_side, reading
 from repro.compare import jsonpath
+from repro.compare.format import Side, open_binary, reading
 from repro.compare.jsonpath import Part, format_path
 from repro.compare.policy import Pair, Tolerance
 from repro.compare.rules import PathOverride
@@ -23,6 +23,9 @@ from repro.compare.stats import ErrorStats, show_value
 from repro.compare.verdict import Verdict
 
 _EXACT_INT = 2**53  # beyond this an int does not survive the trip through float64
+
+# The numbers of a document, (path, recorded, replayed), grouped by the tolerance at their path.
+Groups = dict[Tolerance, list[tuple[tuple[Part, ...], float, float]]]
 
 
 def _type_name(value: Any) -> str:
@@ -67,7 +70,7 @@ class JsonFormat:
 
     def compare(self, name: str, recorded: Path, replayed: Path) -> Verdict:
         rec, rep = _load(recorded, "recorded"), _load(replayed, "replayed")
-        groups: dict[Tolerance, list[tuple[tuple[Part, ...], float, float]]] = {}
+        groups: Groups = {}
         problem = self._walk(rec, rep, groups)
         if problem:
             detail, where = problem
@@ -76,7 +79,7 @@ class JsonFormat:
         for tolerance, numbers in groups.items():
             paths = [p for p, _, _ in numbers]
             pair = Pair(np.array([r for _, r, _ in numbers]), np.array([p for _, _, p in numbers]))
-            stats.add(pair, tolerance.accepts(pair), lambda i, paths=paths: format_path(paths[i]))
+            stats.add(pair, tolerance.accepts(pair), lambda i: format_path(paths[i]))
         return stats.verdict(name, self.label)
 
     def _tolerance_at(self, parts: tuple[Part, ...]) -> Tolerance:
@@ -91,7 +94,7 @@ class JsonFormat:
             fields.update(o.fields)
         return self.tolerance.override(fields)
 
-    def _walk(self, rec: Any, rep: Any, groups: dict[Tolerance, list[tuple[tuple[Part, ...], float, float]]]) -> tuple[str, str] | None:
+    def _walk(self, rec: Any, rep: Any, groups: Groups) -> tuple[str, str] | None:
         """Depth-first over both documents in recorded order, without recursion (a deep
         document must not exhaust the stack). Returns (detail, where) of the first structural
         difference, after collecting the numbers into `groups` by their effective tolerance."""
@@ -130,5 +133,5 @@ class JsonFormat:
 
 
 def _load(path: Path, side: Side) -> Any:
-    with open_side(path, side) as f, reading(side, ValueError, RecursionError):
+    with open_binary(path, side) as f, reading(side, ValueError, RecursionError):
         return json.load(f)

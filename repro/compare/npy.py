@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from repro.compare.arrays import compare_arrays
-from repro.compare.format import open_side
+from repro.compare.format import open_binary
 from repro.compare.policy import Tolerance
 from repro.compare.stats import ErrorStats
 from repro.compare.verdict import Verdict
@@ -27,7 +27,7 @@ class NpyFormat:
 
     def compare(self, name: str, recorded: Path, replayed: Path) -> Verdict:
         stats = ErrorStats()
-        with open_side(recorded, "recorded") as a, open_side(replayed, "replayed") as b:
+        with open_binary(recorded, "recorded") as a, open_binary(replayed, "replayed") as b:
             mismatch = compare_arrays(a, b, self.tolerance, stats, chunk=self.chunk_elements)
         if mismatch:
             return Verdict(name, "differs", self.label, mismatch)

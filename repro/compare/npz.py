@@ -6,20 +6,22 @@ one chunk at a time; an archive of large arrays needs no more memory than one ch
 
 from __future__ import annotations
 
+import io
 import zipfile
 import zlib
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
+from typing import cast
 
-from repro.compare.arrays import compare_arrays
+from repro.compare.arrays import Errors, compare_arrays
 from repro.compare.bytewise import first_difference
 from repro.compare.format import Side, reading
 from repro.compare.policy import Tolerance
 from repro.compare.stats import ErrorStats
 from repro.compare.verdict import Verdict
 
-ZIP_ERRORS: tuple[type[BaseException], ...] = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError)
+# What zipfile and zlib raise for a damaged archive (bad CRC, bad deflate data, cut short).
+ZIP_ERRORS: Errors = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError)
 
 
 class NpzFormat:
@@ -43,13 +45,18 @@ class NpzFormat:
             rec_members, rep_members = _members(rec_zip), _members(rep_zip)
             missing = [k for k in rec_members if k not in rep_members]
             if missing:
-                return Verdict(name, "differs", self.label, f"array {missing[0]!r} missing from the replayed copy", where=missing[0])
+                detail = f"array {missing[0]!r} missing from the replayed copy"
+                return Verdict(name, "differs", self.label, detail, where=missing[0])
             extra = [k for k in rep_members if k not in rec_members]
             if extra:
-                return Verdict(name, "differs", self.label, f"unexpected array {extra[0]!r} in the replayed copy", where=extra[0])
+                detail = f"unexpected array {extra[0]!r} in the replayed copy"
+                return Verdict(name, "differs", self.label, detail, where=extra[0])
             stats = ErrorStats()
             for key, member in rec_members.items():
-                with _open_member(rec_zip, member, "recorded") as a, _open_member(rep_zip, rep_members[key], "replayed") as b:
+                with (
+                    _open_member(rec_zip, member, "recorded") as a,
+                    _open_member(rep_zip, rep_members[key], "replayed") as b,
+                ):
                     if member.endswith(".npy"):
                         problem = compare_arrays(
                             a, b, self.tolerance, stats, chunk=self.chunk_elements, name=key, errors=ZIP_ERRORS
@@ -66,9 +73,9 @@ def _open_zip(path: Path, side: Side) -> zipfile.ZipFile:
         return zipfile.ZipFile(path)
 
 
-def _open_member(archive: zipfile.ZipFile, member: str, side: Side) -> IO[bytes]:
+def _open_member(archive: zipfile.ZipFile, member: str, side: Side) -> io.BufferedIOBase:
     with reading(side, *ZIP_ERRORS):
-        return archive.open(member)
+        return cast(io.BufferedIOBase, archive.open(member))  # a ZipExtFile, which is one
 
 
 def _members(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -79,7 +86,7 @@ def _members(archive: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
-def _compare_raw(key: str, a: IO[bytes], b: IO[bytes]) -> str | None:
+def _compare_raw(key: str, a: io.BufferedIOBase, b: io.BufferedIOBase) -> str | None:
     offset = first_difference(a, b, ZIP_ERRORS)
     if offset is None:
         return None

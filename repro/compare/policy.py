@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Mapping, Protocol, runtime_checkable
+from typing import Any, Mapping, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -85,7 +85,7 @@ class Tolerance(Protocol):
         """Boolean array, same shape as the pair: True where the replayed value is accepted.
         Only called with floating or complex pairs."""
 
-    def override(self, fields: Mapping[str, object]) -> Tolerance:
+    def override(self, fields: Mapping[str, Any]) -> Tolerance:
         """This policy with allclose fields (`rtol`, `atol`, `equal_nan`) replaced, for the
         per-path overrides of a JSON rule. A policy without those fields returns itself."""
 
@@ -113,7 +113,7 @@ class Allclose:
             ok |= np.isnan(rec) & np.isnan(rep)
         return ok
 
-    def override(self, fields: Mapping[str, object]) -> Allclose:
+    def override(self, fields: Mapping[str, Any]) -> Allclose:
         return replace(self, **{k: v for k, v in fields.items() if k in ("rtol", "atol", "equal_nan")})
 
 
@@ -169,7 +169,7 @@ class Ulp:
             ok |= np.isnan(rec) & np.isnan(rep)
         return ok
 
-    def override(self, fields: Mapping[str, object]) -> Ulp:
+    def override(self, fields: Mapping[str, Any]) -> Ulp:
         return self
 
 
@@ -189,5 +189,5 @@ class AnyOf:
             ok |= policy.accepts(pair)
         return ok
 
-    def override(self, fields: Mapping[str, object]) -> AnyOf:
+    def override(self, fields: Mapping[str, Any]) -> AnyOf:
         return AnyOf(tuple(p.override(fields) for p in self.policies))

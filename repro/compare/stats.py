@@ -30,21 +30,19 @@ def show_error(value: float) -> str:
     return f"{value:.2g}"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Sample:
-    """One located pair of values worth naming in a verdict."""
+    """One located pair of values worth naming in a verdict, already formatted."""
 
     where: str
     recorded: str
     replayed: str
-    abs_error: float | None
 
 
-def _sample(pair: Pair, index: int, locate: Locate, diff: np.ndarray | None) -> Sample:
+def _sample(pair: Pair, index: int, locate: Locate) -> Sample:
     rec = pair.recorded.reshape(-1)[index]
     rep = pair.replayed.reshape(-1)[index]
-    err = None if diff is None else float(diff.reshape(-1)[index])
-    return Sample(locate(index), show_value(rec), show_value(rep), err)
+    return Sample(locate(index), show_value(rec), show_value(rep))
 
 
 class ErrorStats:
@@ -81,30 +79,18 @@ class ErrorStats:
             key, index = float(bad[k]), int(failing[k])
         if key > self._worst_key:
             self._worst_key = key
-            self.worst = _sample(pair, index, locate, diff)
+            self.worst = _sample(pair, index, locate)
 
     def _add_errors(self, pair: Pair, diff: np.ndarray, locate: Locate) -> None:
         flat = diff.reshape(-1)
         top = np.fmax.reduce(flat)  # fmax skips NaN: a NaN pair has no size of error
         if not np.isnan(top) and (self.max_abs is None or top > self.max_abs):
             self.max_abs = float(top)
-            self.max_abs_at = _sample(pair, int(np.argmax(flat == top)), locate, diff)
+            self.max_abs_at = _sample(pair, int(np.argmax(flat == top)), locate)
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = np.fmax.reduce(flat / pair.abs_recorded.reshape(-1))
         if not np.isnan(rel) and (self.max_rel is None or rel > self.max_rel):
             self.max_rel = float(rel)
-
-    def merge(self, other: ErrorStats) -> None:
-        """Fold in the statistics of another part of the same file (another array, another
-        group of JSON numbers)."""
-        self.count += other.count
-        self.failed += other.failed
-        if other.max_abs is not None and (self.max_abs is None or other.max_abs > self.max_abs):
-            self.max_abs, self.max_abs_at = other.max_abs, other.max_abs_at
-        if other.max_rel is not None and (self.max_rel is None or other.max_rel > self.max_rel):
-            self.max_rel = other.max_rel
-        if other.worst is not None and other._worst_key > self._worst_key:
-            self.worst, self._worst_key = other.worst, other._worst_key
 
     def verdict(self, name: str, label: str) -> Verdict:
         """The verdict for a file whose bytes differ but whose structure matched."""

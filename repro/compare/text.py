@@ -11,7 +11,7 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import IO, Iterator
 
-from repro.compare.format import Side, open_side, reading
+from repro.compare.format import Side, open_text, reading
 from repro.compare.stats import show_value
 from repro.compare.verdict import Verdict
 
@@ -45,7 +45,7 @@ class TextFormat:
 
     def compare(self, name: str, recorded: Path, replayed: Path) -> Verdict:
         ignored = {"recorded": 0, "replayed": 0}
-        with open_side(recorded, "recorded", text=True) as fa, open_side(replayed, "replayed", text=True) as fb:
+        with open_text(recorded, "recorded") as fa, open_text(replayed, "replayed") as fb:
             pairs = zip_longest(self._kept(fa, "recorded", ignored), self._kept(fb, "replayed", ignored))
             for a, b in pairs:
                 if a is None or b is None:

@@ -217,7 +217,7 @@ def test_corrupt_copy_differs_and_names_the_side(outputs: Outputs, corrupt, reas
     assert reason in v.detail
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     recorded=hnp.arrays(np.float64, hnp.array_shapes(max_dims=3, max_side=6), elements=st.floats(-1e6, 1e6)),
     noise=st.sampled_from([0.0, 1e-12, 1e-7, 1e-3]),

@@ -6,25 +6,31 @@ from repro.compare.policy import Allclose, Pair
 from repro.compare.stats import ErrorStats
 
 
-def _stats(recorded: list[float], replayed: list[float], name: str) -> ErrorStats:
-    stats = ErrorStats()
+def _add(stats: ErrorStats, recorded: list[float], replayed: list[float], name: str) -> ErrorStats:
     pair = Pair(np.array(recorded), np.array(replayed))
     stats.add(pair, Allclose().accepts(pair), lambda i: f"{name}[{i}]")
     return stats
 
 
-def test_merge_keeps_the_largest_errors_and_the_worst_failure() -> None:
-    a = _stats([1.0, 2.0], [1.0, 2.5], "a")
-    b = _stats([100.0, 0.0], [100.0001, 0.1], "b")
-    a.merge(b)
-    assert (a.count, a.failed) == (4, 2)
-    assert a.max_abs == 0.5 and a.max_abs_at is not None and a.max_abs_at.where == "a[1]"
-    assert a.max_rel == np.inf  # 0.1 against a recorded 0
-    assert a.worst is not None and a.worst.where == "a[1]"
+def test_chunks_fold_into_the_largest_errors_and_the_worst_failure() -> None:
+    stats = ErrorStats()
+    _add(stats, [1.0, 2.0], [1.0, 2.5], "a")
+    _add(stats, [100.0, 0.0], [100.0001, 0.1], "b")
+    assert (stats.count, stats.failed) == (4, 2)
+    assert stats.max_abs == 0.5 and stats.max_abs_at is not None and stats.max_abs_at.where == "a[1]"
+    assert stats.max_rel == np.inf  # 0.1 against a recorded 0
+    assert stats.worst is not None and stats.worst.where == "a[1]"
+
+
+def test_an_earlier_failure_keeps_its_place_on_a_tie() -> None:
+    stats = ErrorStats()
+    _add(stats, [0.0], [1.0], "first")
+    _add(stats, [0.0], [1.0], "second")
+    assert stats.worst is not None and stats.worst.where == "first[0]"
 
 
 def test_a_nan_mismatch_is_the_worst_failure() -> None:
-    stats = _stats([1.0, 2.0], [5.0, np.nan], "x")
+    stats = _add(ErrorStats(), [1.0, 2.0], [5.0, np.nan], "x")
     assert stats.worst is not None and stats.worst.where == "x[1]"
     assert stats.max_abs == 4.0
 
