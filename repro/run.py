@@ -22,7 +22,7 @@ from repro.capture import seeds as seeds_facet
 from repro.capture.deps import python_flags
 from repro.config import RunSpec
 from repro.digest import Artifact, fingerprint
-from repro.errors import ReproError
+from repro.errors import ReproError, UsageError, WriteError
 from repro.inject import site_dir
 from repro.jsonio import write_atomic
 from repro.manifest import Manifest, build_statement
@@ -62,9 +62,54 @@ def state_dir(root: Path) -> Path:
     return path
 
 
-def sidecar_names(manifest_path: Path) -> dict[str, str]:
+def sidecar_names(manifest_path: Path, run_id: str | None = None) -> dict[str, str]:
+    """`<stem>.stdout.log`, `<stem>.stderr.log`, `<stem>.code.diff` beside the manifest. Given the
+    run id, names that files already hold become `<stem>.<run-id>.stdout.log`, ...: a previous
+    manifest at the same path vouches for those files until the new one replaces it, so
+    overwriting them first would leave it unverifiable after a crash or a full disk."""
     stem = manifest_path.name[: -len(".json")] if manifest_path.name.endswith(".json") else manifest_path.name
-    return {"stdout": f"{stem}.stdout.log", "stderr": f"{stem}.stderr.log", "diff": f"{stem}.code.diff"}
+    names = {"stdout": f"{stem}.stdout.log", "stderr": f"{stem}.stderr.log", "diff": f"{stem}.code.diff"}
+    if run_id is not None and any(os.path.lexists(manifest_path.parent / n) for n in names.values()):
+        names = {k: f"{stem}.{run_id}.{v[len(stem) + 1:]}" for k, v in names.items()}
+    return names
+
+
+def check_manifest_target(path: Path) -> None:
+    """Fail before the command runs, not after, when the manifest cannot be written there."""
+    if path.is_dir():
+        raise UsageError(f"manifest path {path} is a directory")
+    if os.path.lexists(path) and not path.is_file():
+        raise UsageError(f"manifest path {path} exists and is not a regular file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create the manifest's directory {path.parent}: {e.strerror or e}") from e
+
+
+def _place(source: Path, target: Path) -> None:
+    """Move a log beside the manifest (a copy when that is another file system)."""
+    try:
+        shutil.move(str(source), str(target))
+    except OSError as e:
+        raise WriteError(f"cannot write {target}: {e.strerror or e}") from e
+
+
+def _superseded(manifest_path: Path, names: dict[str, str]) -> list[Path]:
+    """Files beside the manifest about to be replaced that only it refers to."""
+    try:
+        previous = Manifest.load(manifest_path).predicate
+    except ReproError:
+        return []
+    recorded = [previous["logs"]["stdout"], previous["logs"]["stderr"], previous["code"].get("diff")]
+    return [manifest_path.parent / s["path"] for s in recorded if s and s["path"] not in names.values()]
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        try:
+            path.unlink()
+        except OSError:
+            pass
 
 
 def read_events(run_dir: Path) -> list[dict]:
@@ -113,7 +158,8 @@ def _store_outputs(outputs: list[Artifact], spec: RunSpec, warnings: list[str]) 
             ok = store.put(spec.root / f.path, f.digest, f.size) and ok
         stored[art.path] = ok
         if not ok:
-            warnings.append(f"output {art.path} is not in the store (larger than its limit, or changed while copied): "
+            warnings.append(f"output {art.path} is not in the store (larger than its limit, changed while copied, "
+                            "or the store could not be written): "
                             "replay can compare it only exactly unless the file is left as it is")
     return stored
 
@@ -127,8 +173,8 @@ class _Observed:
     warnings: tuple[str, ...]
 
 
-def _observe(spec: RunSpec, events: list[dict], probed: dict, *, declared: list[str], before, after,
-             disabled: list[str], say: Say) -> _Observed:
+def _observe(spec: RunSpec, events: list[dict], probed: dict, *, declared: list[str], before: observe.Snapshot | None,
+             after: observe.Snapshot | None, disabled: list[str], say: Say) -> _Observed:
     """What the program was seen to read, write and seed (docs/observe.md); observed files are
     fingerprinted like declared ones and marked `observed`."""
     packages = probed.pop("packages", None)
@@ -158,11 +204,11 @@ def execute_run(
     replay's manifest at the original."""
     warnings: list[str] = []
     input_paths = expand(spec.inputs, spec.cwd, spec.root, what="input", must_exist=True)
+    check_manifest_target(spec.manifest_path)
     key = load_key() if (spec.sign and load_key is not None) else None
     runner.prepare()
 
     manifest_dir = spec.manifest_path.parent
-    names = sidecar_names(spec.manifest_path)
     own_paths = [project_relative(p, spec.root) for p in input_paths]
     own_paths += [project_relative(spec.cwd / s, spec.root) for s in spec.outputs if not set(s) & set("*?[")]
     try:
@@ -199,6 +245,7 @@ def execute_run(
         stdout_log=run_dir / "stdout.log", stderr_log=run_dir / "stderr.log", echo=True,
     )
     say(f"running {' '.join(mask_argv(spec.argv))} ({runner.name}, seed {spec.seed})")
+    placed: list[Path] = []  # files put beside the manifest, removed again unless it is sealed
     try:
         result = runner.execute(exec_spec)
         after = observe.take_snapshot(spec.root, skip=untouched, ignore=spec.ignore) if before is not None else None
@@ -225,20 +272,23 @@ def execute_run(
 
         if spec.argv and is_python(spec.argv[0]) and not starts and not disabled:
             warnings.append("the injected sitecustomize did not run in the command's Python: seeds were not set")
-        seeds = seeds_facet.capture(spec.seed, spec.seed_source, spec.threads, {**os.environ, **repro_env}, events)
+        seeds = seeds_facet.capture(spec.seed, spec.seed_source, spec.threads, runner.command_env(repro_env), events)
 
         manifest_dir.mkdir(parents=True, exist_ok=True)
+        names = sidecar_names(spec.manifest_path, spec.run_id)
         logs = {}
         for stream in ("stdout", "stderr"):
             target = manifest_dir / names[stream]
-            shutil.move(str(run_dir / f"{stream}.log"), str(target))
+            placed.append(target)
+            _place(run_dir / f"{stream}.log", target)
             logs[stream] = _sidecar(target, spec.algorithm)
         if code.diff:
             diff_path = manifest_dir / names["diff"]
+            placed.append(diff_path)
             write_atomic(diff_path, code.diff)
             code.facet["diff"] = _sidecar(diff_path, spec.algorithm)
 
-        environment = env_facet.capture({**os.environ, **repro_env})
+        environment = env_facet.capture(runner.command_env(repro_env))
         predicate = {
             "schema_version": 1,
             "run_id": spec.run_id,
@@ -276,8 +326,12 @@ def execute_run(
         manifest = Manifest(build_statement(predicate, subjects))
         if key is not None:
             manifest = manifest.signed_with(key)
+        superseded = _superseded(spec.manifest_path, names)
         manifest.save(spec.manifest_path)
+        placed.clear()  # sealed: the files beside the manifest are its own now
+        _remove(superseded)
     finally:
+        _remove(placed)  # not sealed: take back what was put beside the manifest
         shutil.rmtree(run_dir, ignore_errors=True)
     for w in warnings:
         say(f"warning: {w}")

@@ -18,6 +18,22 @@ def _size(n: int) -> str:
     return str(n)
 
 
+def _observed(obs: dict | None) -> list[str]:
+    """The observation summary and every seeding call, unseeded ones marked (docs/observe.md)."""
+    if obs is None:
+        return []
+    if not obs["enabled"]:
+        return ["observed   off (--no-observe)"]
+    imports = obs["imports"]
+    lines = [f"observed   {obs['processes']} Python process(es); {len(imports['used_distributions'])} distributions used "
+             f"({imports['modules']} modules imported); {len(obs['subprocesses'])} command(s) started"]
+    for c in obs["seed_calls"]:
+        values = ", ".join("None" if v is None else str(v) for v in c["values"])
+        times = f" ({c['count']} calls)" if c["count"] > 1 else ""
+        lines.append(f"seed call  {c['call']}({values}) at {c['site']}{times}" + ("  UNSEEDED" if c["unseeded"] else ""))
+    return lines
+
+
 def render(manifest: Manifest, *, signature_status: str) -> str:
     p = manifest.predicate
     cmd = p["command"]
@@ -35,7 +51,12 @@ def render(manifest: Manifest, *, signature_status: str) -> str:
         lines.append(f"runner     docker  {image.get('pinned', '?')}")
         if image.get("reference") and image.get("reference") != image.get("pinned"):
             lines.append(f"           from {image['reference']}")
-        lines.append(f"           network {runner.get('network', 'none')}" + (f", gpus {runner['gpus']}" if runner.get("gpus") else ""))
+        built = runner.get("dockerfile")
+        if built:
+            lines.append(f"           built from {built['path']} {_digest(built['digest'])}, "
+                         f"context {built['context']['path']} {_digest(built['context']['digest'])}")
+        lines.append(f"           network {runner.get('network', 'none')}" + (f", gpus {runner['gpus']}" if runner.get("gpus") else "")
+                     + (f", user {runner['user']}" if runner.get("user") else ""))
     else:
         lines.append("runner     host")
     code = p["code"]
@@ -66,6 +87,9 @@ def render(manifest: Manifest, *, signature_status: str) -> str:
     )
     libc = os_info.get("libc") or {}
     lines.append(f"os         {distro}, kernel {os_info.get('release', '?')}, {libc.get('name', '')} {libc.get('version', '')}".rstrip())
+    packages = deps.get("os_packages")
+    if packages:
+        lines.append(f"           {packages['count']} {packages['manager']} packages {_digest(packages['digest'])}")
     hw = p["hardware"]
     cpu = hw.get("cpu", {})
     lines.append(f"cpu        {cpu.get('model', '?')} ({cpu.get('vendor', '?')}), {cpu.get('logical_cores', '?')} cores, "
@@ -78,6 +102,7 @@ def render(manifest: Manifest, *, signature_status: str) -> str:
     lines.append(f"seed       {s['seed']} ({s['source']}); seeded {seeded}")
     if s.get("variables"):
         lines.append("           " + " ".join(f"{k}={v}" for k, v in sorted(s["variables"].items())))
+    lines.extend(_observed(p.get("observed")))
     masked = sum(1 for v in p["environment"].values() if v == "***")
     lines.append(f"env        {len(p['environment'])} variables ({masked} masked)")
     logs = p["logs"]

@@ -57,6 +57,10 @@ class Runner(Protocol):
     def hardware(self) -> dict:
         """The hardware the command sees, as the `hardware` facet."""
 
+    def command_env(self, repro_env: dict[str, str]) -> dict[str, str]:
+        """The whole environment the command sees (before masking): the host's for the host
+        runner, the image's ENV under what repro passes for a container."""
+
     def execute(self, spec: ExecSpec) -> ExecResult:
         """Run the command, stream its output live and into the two log files, forward
         SIGINT/SIGTERM, and return its exit code. Never raises for a non-zero exit."""

@@ -118,14 +118,18 @@ def repository_of(reference: str) -> str:
 
 
 def familiar(repository: str) -> str:
-    """Docker Hub names in the short form the engine shows: `docker.io/library/python` -> `python`."""
-    for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
-        if repository.startswith(prefix):
-            repository = repository[len(prefix):]
-            break
-    if repository.startswith("library/") and repository.count("/") == 1:
-        repository = repository[len("library/"):]
-    return repository
+    """A repository in the short form the engine shows in RepoDigests: the default registry's
+    name and its `library/` namespace dropped (the SDK knows which registry is the default)."""
+    from docker.auth import INDEX_NAME, resolve_repository_name
+    from docker.errors import InvalidRepository
+
+    try:
+        registry, name = resolve_repository_name(repository)
+    except InvalidRepository:  # an odd name is compared as it is written
+        return repository
+    if registry != INDEX_NAME:
+        return f"{registry}/{name}"
+    return name[len("library/"):] if name.startswith("library/") and name.count("/") == 1 else name
 
 
 def pin(reference: str | None, image_id: str, repo_digests: Sequence[str]) -> str:
@@ -453,7 +457,10 @@ class DockerRunner:
         self._pinned: PinnedImage | None = None
         self._built: dict | None = None
         self._environment: dict[str, str] | None = None
+        self._hardware_thread: threading.Thread | None = None
+        self._gathered: tuple[dict, dict] | BaseException | None = None
         self._live: set[str] = set()  # containers created and not yet removed
+        self._closed = False
         self._live_lock = threading.Lock()
         self.cache = ImageFactsCache(self.project_root / ".repro" / "cache" / "images")
 
@@ -487,6 +494,9 @@ class DockerRunner:
         self._connect()
         self._check_network()
         self._pinned = self._build() if self.dockerfile is not None else self._resolve(self.image or "")
+        # The engine's view of the machine is gathered while repro captures the code.
+        self._hardware_thread = threading.Thread(target=self._gather_hardware, daemon=True)
+        self._hardware_thread.start()
 
     def _connect(self) -> None:
         try:
@@ -661,11 +671,24 @@ class DockerRunner:
             raise RunnerError("the probe printed no python section")
         return facts
 
+    def _gather_hardware(self) -> None:
+        try:
+            with engine_errors("cannot query the Docker engine"):
+                info = self._api.info()
+            self._gathered = (hardware_facet.capture(), info)
+        except BaseException as e:  # handed to hardware(), which raises it in the caller's thread
+            self._gathered = e
+
     def hardware(self) -> dict:
-        with engine_errors("cannot query the Docker engine"):
-            info = self._api.info()
+        if self._hardware_thread is None:
+            self._gather_hardware()
+        else:
+            self._hardware_thread.join()
+        if isinstance(self._gathered, BaseException):
+            raise self._gathered
+        host, info = self._gathered
         local = str(getattr(self._api, "base_url", "")).startswith("http+docker://localhost")
-        return container_hardware(hardware_facet.capture(), info, self.gpus, local=local)
+        return container_hardware(host, info, self.gpus, local=local)
 
     # -- execute --
 
@@ -674,6 +697,9 @@ class DockerRunner:
         image_env = image_environment(self.pinned.env)
         passed = container_environment(image_env, os.environ, repro_env)
         return passed, {**image_env, **passed}
+
+    def command_env(self, repro_env: dict[str, str]) -> dict[str, str]:
+        return self.command_environment(repro_env)[1]
 
     def execute(self, spec: ExecSpec) -> ExecResult:
         passed, self._environment = self.command_environment(spec.repro_env)
@@ -689,9 +715,10 @@ class DockerRunner:
         try:
             return self._run(cid, spec)
         except BaseException:
-            # The probe may still be running in its own thread; a failed run must not leave it.
-            for other in self._live_containers():
-                self._remove(other)
+            # The probe may still be running in its own thread: a failed run must not leave it.
+            for other in self._close():
+                if other != cid:
+                    self._remove(other)
             raise
         finally:
             self._remove(cid)
@@ -760,14 +787,22 @@ class DockerRunner:
     # -- container lifecycle --
 
     def _create(self, config: dict, name: str | None = None) -> str:
-        """Create a container and remember it until it is removed (callers translate errors)."""
+        """Create a container and remember it until it is removed (callers translate errors).
+        After `_close`, a container that was being created is removed at once."""
         cid = self._api.create_container_from_config(config, name=name)["Id"]
         with self._live_lock:
-            self._live.add(cid)
+            closed = self._closed
+            if not closed:
+                self._live.add(cid)
+        if closed:
+            self._remove(cid)
+            raise RunnerError("the run was stopped")
         return cid
 
-    def _live_containers(self) -> list[str]:
+    def _close(self) -> list[str]:
+        """Refuse new containers; return those still to remove."""
         with self._live_lock:
+            self._closed = True
             return list(self._live)
 
     def _start(self, cid: str, argv0: str) -> None:
@@ -796,10 +831,19 @@ class DockerRunner:
     def _remove(self, cid: str) -> None:
         """Remove the container whatever happened. Ctrl-C and SIGTERM wait while it is removed:
         a second Ctrl-C must not leave it behind."""
+        import docker.errors
+
         main = threading.current_thread() is threading.main_thread()
         previous = {s: signal.signal(s, signal.SIG_IGN) for s in FORWARDED} if main else {}
         try:
-            lookup(lambda: self._api.remove_container(cid, force=True), "remove")
+            with engine_errors("remove"):
+                try:
+                    self._api.remove_container(cid, force=True)
+                except docker.errors.NotFound:
+                    pass
+                except docker.errors.APIError as e:
+                    if e.status_code != 409:  # 409: a removal is already under way
+                        raise
         except RunnerError as e:
             self._say(f"warning: container {cid[:12]} could not be removed: {e}")
         finally:

@@ -46,6 +46,9 @@ class HostRunner:
     def hardware(self) -> dict:
         return hardware.capture()
 
+    def command_env(self, repro_env: dict[str, str]) -> dict[str, str]:
+        return {**os.environ, **repro_env}
+
     def execute(self, spec: ExecSpec) -> ExecResult:
         env = child_environment(dict(os.environ), spec)
         started = utc_now()
