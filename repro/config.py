@@ -6,6 +6,7 @@ working directory. Every path in the manifest is relative to it.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,31 +30,41 @@ def find_project_root(start: Path) -> Path:
 
 
 def load_config(root: Path) -> dict[str, Any]:
-    """Parse and validate `repro.yaml`; an absent file is an empty config."""
+    """Parse and validate `repro.yaml`; an absent file is an empty config. Parsing is strict and
+    bounded (repro.yamlio): a broken or hostile file is one line and exit 2, never a hang."""
     path = root / CONFIG_NAME
-    if not path.exists():
+    if not os.path.lexists(path):
         return {}
-    import yaml
+    from repro import validation, yamlio
 
-    try:
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise UsageError(f"{CONFIG_NAME} is larger than 1 MiB")
-        text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
-    except UnicodeDecodeError as e:
-        raise UsageError(f"{CONFIG_NAME} is not UTF-8") from e
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise UsageError(f"{CONFIG_NAME} is not valid YAML{where}") from e
-    except OSError as e:
-        raise UsageError(f"cannot read {CONFIG_NAME}: {e.strerror}") from e
+    raw = yamlio.read_regular(path, limit=MAX_CONFIG_BYTES, what=CONFIG_NAME, error=UsageError)
+    data = yamlio.loads(raw, what=CONFIG_NAME)
     if data is None:
         return {}
-    from repro import validation
-
-    validation.validate(data, "config.schema.json", what=CONFIG_NAME, error=UsageError)
+    _validate_once(root, raw, data)
     return data
+
+
+def _validate_once(root: Path, raw: bytes, data: Any) -> None:
+    """Schema-check repro.yaml, remembering the digest of the last file that passed: importing
+    jsonschema costs a quarter of a second, paid again only when the file or the schema changes."""
+    import hashlib
+
+    from repro import validation
+    from repro.jsonio import write_atomic
+
+    key = hashlib.sha256(raw + b"\0" + json.dumps(validation.load("config.schema.json")).encode()).hexdigest()
+    marker = root / ".repro" / "cache" / "config-valid"
+    try:
+        if marker.read_text() == key:
+            return
+    except OSError:
+        pass
+    validation.validate(data, "config.schema.json", what=CONFIG_NAME, error=UsageError)
+    try:
+        write_atomic(marker, key.encode())
+    except OSError:
+        pass
 
 
 @dataclass(frozen=True)

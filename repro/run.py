@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from repro import __version__, observe
+from repro import __version__, observe, validation
 from repro.capture import code as code_facet
 from repro.capture import env as env_facet
 from repro.capture import seeds as seeds_facet
@@ -203,6 +203,7 @@ def execute_run(
     """`extra_env` are recorded determinism variables a replay restores; `replay_of` points a
     replay's manifest at the original."""
     warnings: list[str] = []
+    threading.Thread(target=validation.prewarm, args=("manifest.schema.json",), daemon=True).start()
     input_paths = expand(spec.inputs, spec.cwd, spec.root, what="input", must_exist=True)
     check_manifest_target(spec.manifest_path)
     key = load_key() if (spec.sign and load_key is not None) else None
@@ -233,10 +234,22 @@ def execute_run(
         warnings.append(f"python runs with {' '.join(disabled)}: repro's hook cannot run inside it "
                         "(no seeding; only the snapshot diff observes it)")
 
+    # The interpreter probe and the hardware facts are read while the command runs: they cost
+    # tens of milliseconds each and do not depend on what the command does.
     probed: dict = {}
-    probe_thread = threading.Thread(target=lambda: probed.update(runner.probe(spec.argv, spec.root)), daemon=True)
+    hardware: dict = {}
+
+    failures: list[BaseException] = []
+
+    def gather() -> None:
+        try:
+            hardware.update(runner.hardware())
+            probed.update(runner.probe(spec.argv, spec.root))
+        except BaseException as e:  # re-raised in the main thread after the command ends
+            failures.append(e)
+
+    probe_thread = threading.Thread(target=gather, daemon=True)
     probe_thread.start()
-    hardware = runner.hardware()
     untouched = [p for p in own_paths if p != "."]  # declared: fingerprinted already, left out of the snapshot
     before = observe.take_snapshot(spec.root, skip=untouched, ignore=spec.ignore) if spec.observe else None
 
@@ -250,6 +263,8 @@ def execute_run(
         result = runner.execute(exec_spec)
         after = observe.take_snapshot(spec.root, skip=untouched, ignore=spec.ignore) if before is not None else None
         probe_thread.join()
+        if failures:
+            raise failures[0]
 
         inputs_after = _fingerprint(input_paths, spec)
         for path in _changed_inputs(inputs_before, inputs_after):
