@@ -55,6 +55,8 @@ def keygen(key: Path | None, force: bool, exist_ok: bool) -> None:
 @click.option("--manifest", type=click.Path(path_type=Path), help="Where to write the manifest "
               "(default: .repro/runs/<run-id>/manifest.json).")
 @click.option("--no-sign", is_flag=True, help="Write an unsigned manifest, visibly marked as such.")
+@click.option("--no-observe", is_flag=True, help="Do not observe the files, imports and seeds the command uses "
+              "(default: observe, unless repro.yaml says `observe: false`).")
 @click.option("--key", type=click.Path(path_type=Path), help="Private key to sign with (default: $REPRO_SIGNING_KEY or the keygen key).")
 @click.option("--digest", type=click.Choice(["xxh3_128", "sha256"]), help="Digest algorithm (default: repro.yaml, else xxh3_128).")
 @click.option("--image", help="Run in this container image, pinned by digest before the run.")
@@ -64,7 +66,7 @@ def keygen(key: Path | None, force: bool, exist_ok: bool) -> None:
 @click.option("--gpus", help="GPUs for the container: all or a count.")
 @click.option("--quiet", "-q", is_flag=True, help="Only the command's own output.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-def run(command: tuple[str, ...], seed, threads, inputs, outputs, manifest, no_sign, key, digest, image,
+def run(command: tuple[str, ...], seed, threads, inputs, outputs, manifest, no_sign, no_observe, key, digest, image,
         dockerfile, build_context, network, gpus, quiet) -> None:
     """Run COMMAND and seal what went in and came out into a signed manifest.
 
@@ -80,8 +82,8 @@ def run(command: tuple[str, ...], seed, threads, inputs, outputs, manifest, no_s
     argv = tuple(command[1:] if command and command[0] == "--" else command)
     spec = config.build_run_spec(
         argv, seed=seed, threads=threads, inputs=inputs, outputs=outputs, manifest=manifest, sign=not no_sign,
-        key=key, digest=digest, quiet=quiet, image=image, dockerfile=dockerfile, build_context=build_context,
-        network=network, gpus=gpus,
+        key=key, digest=digest, observe=False if no_observe else None, quiet=quiet, image=image,
+        dockerfile=dockerfile, build_context=build_context, network=network, gpus=gpus,
     )
     say = _say(quiet)
     outcome = execute_run(
@@ -233,6 +235,34 @@ def diff(before: Path, after: Path, as_json: bool) -> None:
     report = diff_manifests(Manifest.load(before), Manifest.load(after), before_name=str(before), after_name=str(after))
     click.echo(get_diff_format("json" if as_json else "text").render(report), nl=False)
     sys.exit(OK if report.identical else NOT_REPRODUCED)
+
+
+@cli.command("hash")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--digest", type=click.Choice(["xxh3_128", "sha256"]), help="Digest algorithm (default: repro.yaml, else xxh3_128).")
+@click.option("--no-cache", is_flag=True, help="Read every file, ignoring the stat cache in .repro/cache/.")
+@click.option("--json", "as_json", is_flag=True, help="Print the artifacts as the manifest would record them.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress line.")
+def hash_(paths: tuple[Path, ...], digest: str | None, no_cache: bool, as_json: bool, quiet: bool) -> None:
+    """Print the digests a manifest would record for PATHS (files or directories).
+
+    Lines are `<digest>  <path>` like sha256sum; a directory shows its root digest with a
+    trailing `/`. Unchanged files are not read again: the stat cache remembers them.
+    """
+    import json
+
+    from repro.config import find_project_root, load_config
+    from repro.digest import DEFAULT_ALGORITHM, DEFAULT_IGNORE, hash_lines, hash_paths
+
+    root = find_project_root(Path.cwd())
+    config = load_config(root)
+    algorithm = digest or config.get("digest") or DEFAULT_ALGORITHM
+    artifacts = hash_paths(list(paths), root, algorithm, use_cache=not no_cache,
+                           ignore=(*DEFAULT_IGNORE, *config.get("ignore", ())), progress=False if quiet else None)
+    if as_json:
+        click.echo(json.dumps([a.to_json() for a in artifacts], indent=2))
+    else:
+        click.echo("\n".join(hash_lines(artifacts)))
 
 
 def main() -> None:

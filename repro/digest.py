@@ -6,9 +6,9 @@ must resist a forger picks sha256.
 
 How the bytes are read, and why (measured, 2 GiB file in the page cache; see docs/data.md):
 
-- every file is read with ``readv`` into one reused 1 MiB buffer per worker thread. The buffer
-  stays in the CPU cache, so the copy out of the page cache and the hash both run from cache:
-  faster than ``cat``, with a few MB of memory whatever the file size. Memory-mapped windows are
+- every file is read with ``readv`` into one reused, page-aligned 1 MiB buffer per thread. The
+  buffer stays in the CPU cache, so the copy out of the page cache and the hash both run from
+  cache: as fast as ``cat``, with a few MB of memory whatever the file size. Memory-mapped windows are
   faster still on warm data, but a file truncated by another process while it is mapped kills the
   whole process with SIGBUS, which Python cannot catch: not a risk a fingerprinting tool may take.
 - small files need one ``readv``: no per-file thread, no second read to find the end;
@@ -28,6 +28,7 @@ import errno
 import fnmatch
 import gc
 import hashlib
+import logging
 import mmap
 import os
 import re
@@ -36,7 +37,7 @@ import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -45,6 +46,7 @@ import xxhash
 from repro.errors import UsageError
 from repro.progress import Progress
 from repro.statcache import SIGNATURE, StatCache, signature
+from repro.statcache import match as statcache_match
 
 ALGORITHMS = ("xxh3_128", "sha256")
 DEFAULT_ALGORITHM = "xxh3_128"
@@ -54,6 +56,9 @@ DEFAULT_IGNORE = (".git", "__pycache__", ".repro")
 BATCH_FILES = 256
 BATCH_BYTES = 16 << 20
 PROGRESS_STEP = 64 << 20
+STABLE_READ_ATTEMPTS = 3
+
+log = logging.getLogger(__name__)
 
 Digest = dict  # {"<algorithm>": "<hex>"}; a plain dict so it serialises as it is
 
@@ -84,12 +89,13 @@ def _oneshot(algorithm: str) -> Callable[[Any], str]:
 
 
 def digest_bytes(data: bytes, algorithm: str = DEFAULT_ALGORITHM) -> Digest:
+    """Digest of bytes already in memory (a log, a config, a link target)."""
     return {algorithm: _oneshot(algorithm)(data)}
 
 
 def digest_file(path: Path, algorithm: str = DEFAULT_ALGORITHM) -> Digest:
     """Digest of a file's content, following a symlink; OSErrors reach the caller unchanged."""
-    reader = _Reader(algorithm)
+    reader = _thread_reader(algorithm)
     fd = os.open(path, _OPEN_FLAGS)
     try:
         return {algorithm: reader.hash_fd(fd, 0)[0]}
@@ -111,6 +117,8 @@ class FileEntry:
     link: str | None = None
 
     def to_json(self) -> dict:
+        """The manifest form; `link` appears only for a symbolic link, so a regular file's
+        record is the same as before links were recorded."""
         out = {"path": self.path, "size": self.size, "digest": dict(self.digest), "executable": self.executable}
         if self.link is not None:
             out["link"] = self.link
@@ -199,7 +207,9 @@ _Found = tuple
 # A symbolic link: (recorded path, absolute path, target).
 _Link = tuple
 
-_NO_CACHE: dict[str, tuple[bytes, str]] = {}
+_NO_CACHE: dict[str, bytes] = {}
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def _scan(
@@ -207,71 +217,84 @@ def _scan(
     recorded_top: str,
     rules: IgnoreRules,
     meter: Progress | None = None,
-    known: dict[str, tuple[bytes, str]] | None = None,
-) -> tuple[list[_Found], list[_Link], int]:
+    known: dict[str, bytes] | None = None,
+) -> tuple[list[_Found], list[_Link], int, list[str]]:
     """Regular files and symlinks below `top`, never following a link (a link out of the tree or
-    a loop can neither escape nor hang). Other kinds (sockets, FIFOs, devices) are skipped:
-    opening a FIFO would block. Entries that vanish while we walk are left out.
+    a loop can neither escape nor hang; a directory swapped for a link mid-walk is not entered
+    either). Other kinds (sockets, FIFOs, devices) are skipped: opening a FIFO would block.
+    Entries that vanish while we walk are left out.
 
-    With `known` (stat cache entries), each file's signature is matched as it is found, and the
-    number of hits is returned: a cached re-fingerprint is this one loop, so it is kept tight."""
+    Each directory is opened once and its entries are statted relative to it (``fstatat``), so
+    the kernel resolves one name per file instead of the whole path.
+
+    With `known` (stat cache entries), each file's signature is matched as it is found: returns
+    the number of hits and the paths whose cache entry no longer matches. A cached
+    re-fingerprint is this one loop, so it is kept tight."""
     files: list[_Found] = []
     links: list[_Link] = []
+    changed: list[str] = []
     append = files.append
     names = rules.names
     match = rules._match
     with_signature = known is not None
     known_get = (known if known is not None else _NO_CACHE).get
     pack = _SIGNATURE_PACK
+    sig_size = SIGNATURE.size
     hits = 0
     first = "" if recorded_top == "." else recorded_top.rstrip("/") + "/"
-    stack = [(top, first)]
+    stack = [(top, first, 0)]
     while stack:
-        directory, prefix = stack.pop()
+        directory, prefix, nofollow = stack.pop()
         try:
-            it = os.scandir(directory)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
+            dir_fd = os.open(directory, _DIR_FLAGS | nofollow)
         except OSError as exc:
+            if exc.errno in _GONE:
+                continue
             raise UsageError(f"cannot read directory {directory}: {exc.strerror}") from exc
-        with it:
-            for entry in it:
-                name = entry.name
-                if name in names:
-                    continue
-                recorded = prefix + name
-                if match is not None and (match(name) is not None or match(recorded) is not None):
-                    continue
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append((entry.path, recorded + "/"))
-                    elif entry.is_file(follow_symlinks=False):
-                        st = entry.stat(follow_symlinks=False)
-                        path = entry.path
-                        if with_signature:
-                            sig = pack(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-                            hit = known_get(path)
-                            if hit is not None and hit[0] == sig:
-                                hits += 1
-                                append((recorded, path, st.st_size, st.st_mode, None, hit[1]))
-                                continue
-                            append((recorded, path, st.st_size, st.st_mode, sig, None))
-                        else:
-                            append((recorded, path, st.st_size, st.st_mode, None, None))
-                    elif entry.is_symlink():
-                        links.append((recorded, entry.path, os.readlink(entry.path)))
-                except (FileNotFoundError, NotADirectoryError):
-                    continue
+        base = directory if directory.endswith("/") else directory + "/"
+        try:
+            with os.scandir(dir_fd) as it:
+                for entry in it:
+                    name = entry.name
+                    if name in names:
+                        continue
+                    recorded = prefix + name
+                    if match is not None and (match(name) is not None or match(recorded) is not None):
+                        continue
+                    try:
+                        if entry.is_file(follow_symlinks=False):
+                            st = entry.stat(follow_symlinks=False)
+                            if with_signature:
+                                path = base + name
+                                sig = pack(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                                hit = known_get(path)
+                                if hit is not None:
+                                    if hit.startswith(sig):
+                                        hits += 1
+                                        append((recorded, path, st.st_size, st.st_mode, None, hit[sig_size:].decode("ascii")))
+                                        continue
+                                    changed.append(path)
+                                append((recorded, path, st.st_size, st.st_mode, sig, None))
+                            else:
+                                append((recorded, base + name, st.st_size, st.st_mode, None, None))
+                        elif entry.is_dir(follow_symlinks=False):
+                            stack.append((base + name, recorded + "/", _NOFOLLOW))
+                        elif entry.is_symlink():
+                            links.append((recorded, base + name, os.readlink(name, dir_fd=dir_fd)))
+                    except (FileNotFoundError, NotADirectoryError):
+                        continue
+        finally:
+            os.close(dir_fd)
         if meter is not None and meter.enabled:
             meter.scanning(len(files) + len(links))
-    return files, links, hits
+    return files, links, hits, changed
 
 
 def walk_files(directory: Path, ignore: Iterable[str] = DEFAULT_IGNORE) -> list[Path]:
     """Regular files under `directory`; symlinks are never followed (a link out of the tree or a
     loop cannot escape or hang), ignored names and globs are skipped at any depth (globs match
     the name or the path relative to `directory`)."""
-    files, _, _ = _scan(os.fspath(directory), ".", IgnoreRules(ignore))
+    files, _, _, _ = _scan(os.fspath(directory), ".", IgnoreRules(ignore))
     return [Path(f[1]) for f in files]
 
 
@@ -325,13 +348,43 @@ class _Reader:
                 return None
             raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
         try:
-            return self.hash_fd(fd, size)
+            return self._hash_stable(fd, size, path)
         except OSError as exc:
             if exc.errno in _GONE:
                 return None
             raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
         finally:
             os.close(fd)
+
+    def _hash_stable(self, fd: int, size: int, path: str) -> tuple[str, int]:
+        """Hash a file, reading it again when it changed while it was read: a file of several
+        chunks can be rewritten between two reads, and its digest would then match no version
+        of it. (A one-chunk file is one read: no such window, and no second fstat to pay.)"""
+        if size < CHUNK:
+            return self.hash_fd(fd, size)
+        for _ in range(STABLE_READ_ATTEMPTS):
+            before = os.fstat(fd)
+            result = self.hash_fd(fd, before.st_size)
+            after = os.fstat(fd)
+            if (before.st_size, before.st_mtime_ns, before.st_ctime_ns) == (after.st_size, after.st_mtime_ns, after.st_ctime_ns):
+                return result
+            os.lseek(fd, 0, os.SEEK_SET)
+        log.warning("%s kept changing while it was read; its digest may match no single version of it", path)
+        return result
+
+
+_local = threading.local()
+
+
+def _thread_reader(algorithm: str, meter: Progress | None = None) -> _Reader:
+    """This thread's reader for `algorithm`: the 1 MiB buffer is mapped once per thread, not
+    once per file."""
+    readers: dict[str, _Reader] = _local.__dict__.setdefault("readers", {})
+    reader = readers.get(algorithm)
+    if reader is None:
+        reader = readers[algorithm] = _Reader(algorithm)
+    reader.meter = meter if meter is not None and meter.enabled else None
+    return reader
 
 
 def default_jobs() -> int:
@@ -370,12 +423,9 @@ def _hash_many(
     """Hash files found by a walk, in parallel unless `jobs` is 1."""
     results: list[tuple[str, int] | None] = [None] * len(paths)
     tasks = _tasks(sizes)
-    local = threading.local()
 
     def run(task: list[int]) -> None:
-        reader = getattr(local, "reader", None)
-        if reader is None:
-            reader = local.reader = _Reader(algorithm, meter)
+        reader = _thread_reader(algorithm, meter)
         hash_walked = reader.hash_walked
         done = 0
         for i in task:
@@ -388,13 +438,17 @@ def _hash_many(
         for task in tasks:
             run(task)
         return results
-    with ThreadPoolExecutor(max_workers=min(jobs, len(tasks)), thread_name_prefix="repro-hash") as pool:
+    pool = ThreadPoolExecutor(max_workers=min(jobs, len(tasks)), thread_name_prefix="repro-hash")
+    try:
         futures = [pool.submit(run, t) for t in tasks]
         finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
         for f in finished:
-            if f.exception() is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise f.exception()  # type: ignore[misc]
+            exc = f.exception()
+            if exc is not None:
+                raise exc
+    finally:
+        # on an error or Ctrl-C, drop the queued batches instead of hashing them all first
+        pool.shutdown(wait=True, cancel_futures=True)
     return results
 
 
@@ -487,58 +541,76 @@ def _fingerprint(
         recorded = relpath(p, root)
         known = cache.load(algorithm, real) if cache is not None else None
         if stat.S_ISDIR(st.st_mode):
-            files, links, hits = _scan(real, recorded, rules, meter, known)
-            if known and hits < len(known):
+            files, links, hits, changed = _scan(real, recorded, rules, meter, known)
+            forget.extend(changed)
+            if known and hits + len(changed) < len(known):
                 seen = {f[1] for f in files}
                 forget.extend(k for k in known if k not in seen)
             plans.append(_Plan(recorded, real, "directory", len(found), len(found) + len(files), links))
             found.extend(files)
         elif stat.S_ISREG(st.st_mode):
             sig = signature(st)
-            hit = known.get(real) if known else None
-            cached = hit[1] if hit is not None and hit[0] == sig else None
+            entry = known.get(real) if known else None
+            cached = statcache_match(entry, sig)
+            if entry is not None and cached is None:
+                forget.append(real)
             plans.append(_Plan(recorded, real, "file", len(found), len(found) + 1, []))
             found.append((recorded, real, st.st_size, st.st_mode, sig, cached))
         else:
             raise UsageError(f"not a regular file or directory: {p}")
 
-    digests = [f[5] for f in found]
-    sizes = [f[2] for f in found]
-    pending = [i for i, d in enumerate(digests) if d is None]
-    meter.start(len(pending), sum(sizes[i] for i in pending))
-    results = _hash_many([found[i][1] for i in pending], [sizes[i] for i in pending], algorithm, workers, meter)
+    pending = [i for i, f in enumerate(found) if f[5] is None]
+    meter.start(len(pending), sum(found[i][2] for i in pending))
+    results = _hash_many([found[i][1] for i in pending], [found[i][2] for i in pending], algorithm, workers, meter)
     rows: list[tuple[str, bytes, str]] = []
     for i, r in zip(pending, results):
-        if r is None:
+        if r is None:  # vanished: its digest stays None and it is left out
             continue
-        _, real, size, _, sig, _ = found[i]
-        digests[i], sizes[i] = r
+        recorded, real, size, mode, sig, _ = found[i]
+        found[i] = (recorded, real, r[1], mode, sig, r[0])
         if cache is not None and r[1] == size and cache.trusted(sig, now):
             rows.append((real, sig, r[0]))
+    del results
     if cache is not None:
         cache.store(algorithm, rows, forget)
+    del rows, forget
+    return [_artifact(plan, found, algorithm, oneshot) for plan in plans]
 
-    artifacts: list[Artifact] = []
-    for plan in plans:
-        if plan.kind == "file":
-            d = digests[plan.start]
-            if d is None:
-                raise UsageError(f"{plan.recorded} vanished while it was being read")
-            artifacts.append(Artifact(plan.recorded, "file", sizes[plan.start], {algorithm: d}))
+
+def _artifact(plan: _Plan, found: list[_Found], algorithm: str, oneshot: Callable[[Any], str]) -> Artifact:
+    """Build a plan's artifact: entries sorted by path, and for a directory its root digest,
+    computed in the same pass (the lines are those of :func:`tree_root_digest`)."""
+    if plan.kind == "file":
+        recorded, _, size, _, _, d = found[plan.start]
+        if d is None:
+            raise UsageError(f"{plan.recorded} vanished while it was being read")
+        return Artifact(plan.recorded, "file", size, {algorithm: d})
+    part = found[plan.start : plan.stop]
+    part.sort(key=itemgetter(0))
+    h = new_hasher(algorithm)
+    entries: list[FileEntry] = []
+    lines: list[str] = []
+    total = 0
+    for recorded, _, size, mode, _, d in part:
+        if d is None:
             continue
-        entries = [
-            FileEntry(found[i][0], sizes[i], {algorithm: digests[i]}, bool(found[i][3] & stat.S_IXUSR))
-            for i in range(plan.start, plan.stop)
-            if digests[i] is not None
-        ]
+        executable = mode & stat.S_IXUSR != 0
+        entries.append(FileEntry(recorded, size, {algorithm: d}, executable))
+        lines.append(f"{recorded}\0{d}\0{'1' if executable else '0'}\n")
+        total += size
+        if len(lines) == 4096:
+            h.update("".join(lines).encode("utf-8", "surrogateescape"))
+            lines.clear()
+    h.update("".join(lines).encode("utf-8", "surrogateescape"))
+    root_digest = {algorithm: h.hexdigest()}
+    if plan.links:
         for recorded, _, target in plan.links:
             raw = os.fsencode(target)
             entries.append(FileEntry(recorded, len(raw), {algorithm: oneshot(raw)}, False, target))
+            total += len(raw)
         entries.sort(key=attrgetter("path"))
-        artifacts.append(
-            Artifact(plan.recorded, "directory", sum(e.size for e in entries), tree_root_digest(entries, algorithm), tuple(entries))
-        )
-    return artifacts
+        root_digest = tree_root_digest(entries, algorithm)
+    return Artifact(plan.recorded, "directory", total, root_digest, tuple(entries))
 
 
 def hash_paths(

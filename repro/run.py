@@ -11,7 +11,7 @@ import os
 import shutil
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -21,7 +21,7 @@ from repro.capture import env as env_facet
 from repro.capture import seeds as seeds_facet
 from repro.capture.deps import python_flags
 from repro.config import RunSpec
-from repro.digest import Artifact, fingerprint
+from repro.digest import DEFAULT_IGNORE, Artifact, fingerprint, tree_root_digest
 from repro.errors import ReproError, UsageError, WriteError
 from repro.inject import site_dir
 from repro.jsonio import write_atomic
@@ -29,6 +29,7 @@ from repro.manifest import Manifest, build_statement
 from repro.paths import expand, project_relative
 from repro.runners.base import ExecResult, ExecSpec, Runner
 from repro.secrets import mask_argv
+from repro.statcache import StatCache
 from repro.store import Store
 
 Say = Callable[[str], None]
@@ -132,15 +133,26 @@ def _sidecar(path: Path, algorithm: str) -> dict:
     return {"path": path.name, "size": path.stat().st_size, "digest": digest_file(path, algorithm)}
 
 
-def _fingerprint(paths: list[Path], spec: RunSpec) -> list[Artifact]:
+def _fingerprint(paths: list[Path], spec: RunSpec, cache: StatCache | None = None) -> list[Artifact]:
     if not paths:
         return []
-    artifacts = fingerprint(paths, spec.root, spec.algorithm, ignore=(".git", "__pycache__", ".repro", *spec.ignore))
-    # The digest module resolves symlinks; the manifest names what the user declared.
-    return [
-        Artifact(project_relative(p, spec.root), a.kind, a.size, a.digest, a.files) if a.kind == "file" else a
-        for p, a in zip(paths, artifacts)
-    ]
+    artifacts = fingerprint(paths, spec.root, spec.algorithm, ignore=(*DEFAULT_IGNORE, *spec.ignore), cache=cache,
+                            progress=False if spec.quiet else None)
+    return [_as_declared(p, a, spec) for p, a in zip(paths, artifacts)]
+
+
+def _as_declared(path: Path, artifact: Artifact, spec: RunSpec) -> Artifact:
+    """A declared path that is a symlink (`data -> /mnt/data`) is followed for hashing, but the
+    manifest names what the user declared, inside the project."""
+    declared = project_relative(path, spec.root)
+    if artifact.path == declared:
+        return artifact
+    if artifact.kind == "file":
+        return replace(artifact, path=declared)
+    prefix = artifact.path.rstrip("/") + "/"
+    files = tuple(replace(f, path=declared + "/" + f.path[len(prefix):]) if f.path.startswith(prefix) else f
+                  for f in artifact.files)
+    return replace(artifact, path=declared, files=files, digest=tree_root_digest(files, spec.algorithm))
 
 
 def _changed_inputs(before: list[Artifact], after: list[Artifact]) -> list[str]:
@@ -218,7 +230,8 @@ def execute_run(
         pass
     code = code_facet.capture(spec.root, spec.algorithm, exclude=[p for p in own_paths if p != "."])
     say(f"fingerprinting {len(input_paths)} input path(s)")
-    inputs_before = _fingerprint(input_paths, spec)
+    cache = StatCache.for_root(spec.root)
+    inputs_before = _fingerprint(input_paths, spec, cache)
 
     state_dir(spec.root)
     run_dir = spec.root / ".repro" / "tmp" / spec.run_id
@@ -266,7 +279,7 @@ def execute_run(
         if failures:
             raise failures[0]
 
-        inputs_after = _fingerprint(input_paths, spec)
+        inputs_after = _fingerprint(input_paths, spec, cache)
         for path in _changed_inputs(inputs_before, inputs_after):
             warnings.append(f"input {path} changed during the run")
         output_paths = expand(spec.outputs, spec.cwd, spec.root, what="output", must_exist=False)
@@ -274,7 +287,7 @@ def execute_run(
         for s in spec.outputs:
             if not set(s) & set("*?[") and project_relative(spec.cwd / s, spec.root) not in found:
                 warnings.append(f"declared output {s} was not written")
-        outputs = _fingerprint(output_paths, spec)
+        outputs = _fingerprint(output_paths, spec, cache)
         events = read_events(run_dir)
         observed = _observe(spec, events, probed, declared=[*own_paths, *found], before=before, after=after,
                             disabled=disabled, say=say)
@@ -347,6 +360,7 @@ def execute_run(
         _remove(superseded)
     finally:
         _remove(placed)  # not sealed: take back what was put beside the manifest
+        cache.close()
         shutil.rmtree(run_dir, ignore_errors=True)
     for w in warnings:
         say(f"warning: {w}")

@@ -202,6 +202,7 @@ def test_symlinks_inside_a_tree_are_recorded_not_followed(tmp_path: Path) -> Non
         "data/dangling": "missing",
     }
     assert all(f.path.startswith("data/") for f in a.files)
+    assert a.digest == tree_root_digest(a.files, "xxh3_128")
     alias = next(f for f in a.files if f.path == "data/alias.txt")
     assert alias.digest == digest_bytes(b"real.txt") and alias.size == len(b"real.txt")
     assert walk_files(tmp_path / "data") == [tmp_path / "data" / "real.txt"]
@@ -363,6 +364,24 @@ def test_a_file_that_grows_after_stat_is_read_to_its_end(tmp_path: Path) -> None
     assert n == 10 + 2 * CHUNK and hexdigest == hashlib.sha256(f.read_bytes()).hexdigest()
 
 
+def test_a_large_file_rewritten_while_read_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    f = write(tmp_path / "data" / "ckpt", os.urandom(2 * CHUNK))
+    real = digest._Reader.hash_fd
+    calls = []
+
+    def rewrite_during_first_read(self: digest._Reader, fd: int, size: int):  # type: ignore[no-untyped-def]
+        result = real(self, fd, size)
+        calls.append(result)
+        if len(calls) == 1:
+            write(f, os.urandom(3 * CHUNK))
+        return result
+
+    monkeypatch.setattr(digest._Reader, "hash_fd", rewrite_during_first_read)
+    a = tree_digest(tmp_path, jobs=1)
+    assert len(calls) == 2
+    assert a.files[0].digest == digest_bytes(f.read_bytes()) and a.files[0].size == 3 * CHUNK
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.t = 0.0
@@ -478,6 +497,7 @@ def test_property_tree_digest_is_a_function_of_contents(tmp_path_factory: pytest
     a = tree_digest(base / "a", jobs=1)
     b = tree_digest(base / "b", jobs=3)
     assert a == b
+    assert a.digest == tree_root_digest(a.files, "xxh3_128")
     assert {f.path: f.digest["xxh3_128"] for f in a.files} == {f"data/{k}": xxhash.xxh3_128(v).hexdigest() for k, v in made_a.items()}
 
 
