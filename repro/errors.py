@@ -3,11 +3,15 @@ exit code that names the outcome. The CLI catches `ReproError` once, prints one 
 
 from __future__ import annotations
 
+import re
+
 OK = 0
 NOT_REPRODUCED = 1
 INVALID = 2
 INTEGRITY = 3
 INTERNAL = 70  # a bug in repro, never an outcome of the user's run
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class ReproError(Exception):
@@ -16,6 +20,9 @@ class ReproError(Exception):
     exit_code: int = INVALID
 
     def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+        # One printable line whatever went into it (a file name or a manifest string may hold a
+        # newline or a terminal escape): the CLI prints it as it is.
+        message = _CONTROL.sub(lambda m: repr(m.group())[1:-1], message)
         super().__init__(message)
         self.message = message
         if exit_code is not None:
@@ -45,6 +52,14 @@ class IntegrityError(ReproError):
 
 class UnsafePathError(IntegrityError):
     """A path read from a manifest or config that would leave its root."""
+
+
+class WriteError(ReproError, OSError):
+    """A file repro must write could not be (full disk, no permission, not a regular file): exit 2.
+
+    Also an OSError, so code that treats a failed write as optional (a cache) keeps catching it."""
+
+    exit_code = INVALID
 
 
 class SigningKeyError(ReproError):

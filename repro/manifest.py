@@ -31,14 +31,44 @@ def check_relpath(path: str, *, what: str = "path") -> PurePosixPath:
 
 
 def _all_paths(statement: dict) -> list[tuple[str, str]]:
-    pred = statement.get("predicate", {})
-    out = [(s["name"], "subject") for s in statement.get("subject", [])]
+    """Every path the statement holds, read defensively: this runs before the schema check, so
+    that an unsafe path is named as one (exit 3) even in a manifest that is otherwise invalid."""
+
+    def items(value: Any) -> list[dict]:
+        return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []
+
+    def strings(*values: Any) -> list[str]:
+        return [v for v in values if isinstance(v, str)]
+
+    pred = statement.get("predicate")
+    pred = pred if isinstance(pred, dict) else {}
+    out = [(s, "subject") for x in items(statement.get("subject")) for s in strings(x.get("name"))]
     for facet in ("inputs", "outputs"):
-        for art in pred.get(facet, []):
-            out.append((art["path"], f"{facet[:-1]} path"))
-            out.extend((f["path"], f"{facet[:-1]} path") for f in art.get("files", []))
-    out.append((pred.get("command", {}).get("cwd", "."), "working directory"))
+        for art in items(pred.get(facet)):
+            out.extend((s, f"{facet[:-1]} path") for s in strings(art.get("path")))
+            out.extend((s, f"{facet[:-1]} path") for f in items(art.get("files")) for s in strings(f.get("path")))
+    command = pred.get("command")
+    out.extend((s, "working directory") for s in strings(command.get("cwd") if isinstance(command, dict) else None))
     return out
+
+
+def _sidecar_names(statement: dict) -> list[str]:
+    """Names of the files beside the manifest (logs, code diff): plain names, never paths."""
+    pred = statement.get("predicate")
+    pred = pred if isinstance(pred, dict) else {}
+    logs = pred.get("logs") if isinstance(pred.get("logs"), dict) else {}
+    code = pred.get("code") if isinstance(pred.get("code"), dict) else {}
+    entries = [logs.get("stdout"), logs.get("stderr"), code.get("diff")]
+    return [e["path"] for e in entries if isinstance(e, dict) and isinstance(e.get("path"), str)]
+
+
+def check_paths(statement: dict) -> None:
+    """Raise UnsafePathError for any path in the statement that could leave its root."""
+    for path, label in _all_paths(statement):
+        check_relpath(path, what=label)
+    for name in _sidecar_names(statement):
+        if name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
+            raise UnsafePathError(f"unsafe file name {name!r} in manifest: it must name a file beside the manifest")
 
 
 @dataclass(frozen=True)
@@ -68,9 +98,8 @@ class Manifest:
     def from_json(cls, data: Any, *, what: str = "manifest") -> "Manifest":
         if not isinstance(data, dict):
             raise InvalidManifestError(f"{what} is not a JSON object")
+        check_paths(data)
         validation.validate(data, SCHEMA, what=what, error=InvalidManifestError)
-        for path, label in _all_paths(data):
-            check_relpath(path, what=label)
         statement = {k: v for k, v in data.items() if k != "signatures"}
         return cls(statement, tuple(data["signatures"]))
 

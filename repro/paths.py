@@ -14,6 +14,8 @@ GLOB_CHARS = frozenset("*?[")
 
 def project_relative(path: Path, root: Path) -> str:
     """POSIX path relative to `root` without resolving symlinks, so `data -> /mnt/data` stays `data`."""
+    if "\0" in str(path):
+        raise UsageError(f"path {str(path)!r} contains a NUL byte")
     absolute = Path(os.path.normpath(os.path.abspath(path)))
     try:
         rel = absolute.relative_to(root)
@@ -56,7 +58,10 @@ def confine(root: Path, rel: str, *, what: str = "path") -> Path:
     check_relpath(rel, what=what)
     target = root / rel
     real_root = root.resolve()
-    resolved = target.resolve()
+    try:
+        resolved = target.resolve()
+    except (RuntimeError, OSError) as e:  # a symlink loop: Python 3.10-3.12 raise RuntimeError
+        raise UnsafePathError(f"unsafe {what} {rel!r}: cannot be resolved (symlink loop?)") from e
     if resolved != real_root and real_root not in resolved.parents:
-        raise UnsafePathError(f"unsafe {what} {rel!r}: resolves outside {root}")
+        raise UnsafePathError(f"unsafe {what} {rel!r}: resolves outside {root} (through a symlink)")
     return target

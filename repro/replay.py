@@ -45,16 +45,9 @@ def load_rules_file(path: Path | None, config: dict) -> RuleSet:
     """`--rules FILE` wins over the `verify:` key of repro.yaml."""
     if path is None:
         return load_rules(config.get("verify"))
-    import yaml
+    from repro import yamlio
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise UsageError(f"rules file {path} does not exist") from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise UsageError(f"cannot read rules file {path}") from e
-    except yaml.YAMLError as e:
-        raise UsageError(f"rules file {path} is not valid YAML") from e
+    data = yamlio.load(path, what=f"rules file {path}")
     if data is not None and not isinstance(data, dict):
         raise UsageError(f"rules file {path} must be a mapping with a `rules:` list")
     return load_rules(data)
@@ -116,6 +109,10 @@ def _saved_diff(manifest: Manifest, manifest_path: Path) -> bytes:
     diff = manifest.predicate["code"].get("diff")
     if not diff:
         return b""
+    masked = manifest.predicate["code"].get("secrets_masked")
+    if masked:
+        raise UsageError(f"the saved diff had {masked} credential-shaped value(s) masked, so --checkout cannot rebuild "
+                         "the code that ran: replay from a working tree that holds it")
     path = manifest_path.parent / check_relpath(diff["path"], what="diff path")
     if not path.is_file():
         raise IntegrityError(f"the saved diff {diff['path']} is missing beside the manifest")
@@ -151,6 +148,15 @@ def _replay_spec(manifest: Manifest, opts: ReplayOptions, ws_root: Path, root: P
         gpus=str(runner["gpus"]) if runner.get("gpus") is not None else None,
         store={"enabled": False},
     )
+
+
+def confine_outputs(manifest: Manifest, ws_root: Path) -> None:
+    """Every place the replayed command will write its outputs must be inside the scratch
+    workspace. A symlink copied with the project (`results -> /data/results`) would otherwise
+    make the rerun overwrite the original outputs; refuse before anything runs."""
+    for art in manifest.predicate["outputs"]:
+        for entry in (art, *art.get("files", [])):
+            confine(ws_root, entry["path"], what="output path")
 
 
 def restored_variables(manifest: Manifest) -> dict[str, str]:
@@ -241,6 +247,7 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
             ws_root = scratch
             skip = {f["path"] for a in pred["outputs"] for f in a.get("files", [a])} | {a["path"] for a in pred["outputs"]}
             workspace.copy_project(root, ws_root, skip)
+        confine_outputs(manifest, ws_root)
         spec = _replay_spec(manifest, opts, ws_root, root, run_id)
         say(f"replaying {pred['run_id']} in a scratch workspace")
         outcome = execute_run(

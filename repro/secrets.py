@@ -27,6 +27,9 @@ _SECRET_VALUE = re.compile(
     r"|eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"  # JWT
 )
 _URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^/@\s]+)@")
+_SECRET_VALUE_BYTES = re.compile(_SECRET_VALUE.pattern.encode("ascii"))
+# In files (a code diff) only a user:password pair is masked: `ssh://git@host` is not a secret.
+_URL_PASSWORD_BYTES = re.compile(rb"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)[^/@\s:]+:[^/@\s]+@")
 
 
 def is_secret_name(name: str) -> bool:
@@ -75,3 +78,11 @@ def strip_url_credentials(url: str) -> str:
         host = parts.netloc.rsplit("@", 1)[1]
         return mask_value(urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)))
     return mask_value(url)
+
+
+def mask_bytes(data: bytes) -> tuple[bytes, int]:
+    """Mask credential-shaped values and URL passwords in file content (the saved code diff);
+    returns the masked bytes and how many values were masked."""
+    data, urls = _URL_PASSWORD_BYTES.subn(lambda m: m.group("scheme") + MASK.encode() + b"@", data)
+    data, values = _SECRET_VALUE_BYTES.subn(MASK.encode(), data)
+    return data, urls + values

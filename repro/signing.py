@@ -14,18 +14,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NewType
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from repro.errors import IntegrityError, SigningKeyError
-from repro.jsonio import write_atomic
+from repro.jsonio import read_regular, write_atomic
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 PRIVATE_KEY_NAME = "signing-key.pem"
 PUBLIC_KEY_NAME = "signing-key.pub.pem"
 
 KeyID = NewType("KeyID", str)
+
+MAX_KEY_BYTES = 64 * 1024  # a PEM Ed25519 key is about 120 bytes
 
 
 def pae(payload_type: str, body: bytes) -> bytes:
@@ -81,7 +83,10 @@ def generate(private_path: Path | None = None, *, force: bool = False) -> KeyPai
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     public_pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    private_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        private_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as e:
+        raise SigningKeyError(f"cannot create {private_path.parent}: {e.strerror or e}") from e
     write_atomic(private_path, private_pem, mode=0o600)
     write_atomic(public_path, public_pem, mode=0o644)
     return KeyPair(private_path, public_path, key_id(key.public_key()))
@@ -103,13 +108,16 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
         raise SigningKeyError(
             f"no signing key at {path}: run `repro keygen` (or pass --key, or --no-sign for an unsigned manifest)"
         ) from e
+    except OSError as e:
+        raise SigningKeyError(f"cannot read private key {path}: {e.strerror or e}") from e
     if stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
         raise SigningKeyError(
             f"private key {path} is readable by others (mode {stat.S_IMODE(st.st_mode):04o}); run `chmod 600 {path}`"
         )
+    data = read_regular(path, limit=MAX_KEY_BYTES, what=f"private key {path}", error=SigningKeyError)
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (ValueError, TypeError, OSError) as e:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as e:
         raise SigningKeyError(f"cannot read private key {path}: not an unencrypted PEM key") from e
     if not isinstance(key, Ed25519PrivateKey):
         raise SigningKeyError(f"private key {path} is not an Ed25519 key")
@@ -117,15 +125,12 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as e:
-        raise SigningKeyError(f"no public key at {path}: run `repro keygen` or pass --pubkey") from e
-    except OSError as e:
-        raise SigningKeyError(f"cannot read public key {path}: {e.strerror}") from e
+    if not os.path.lexists(path):
+        raise SigningKeyError(f"no public key at {path}: run `repro keygen` or pass --pubkey")
+    data = read_regular(path, limit=MAX_KEY_BYTES, what=f"public key {path}", error=SigningKeyError)
     try:
         key = serialization.load_pem_public_key(data)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as e:
         raise SigningKeyError(f"cannot read public key {path}: not a PEM public key") from e
     if not isinstance(key, Ed25519PublicKey):
         raise SigningKeyError(f"public key {path} is not an Ed25519 key")

@@ -36,22 +36,37 @@ class Store:
         return self.directory / algorithm / value[:2] / value
 
     def get(self, digest: dict) -> Path | None:
-        """The stored copy, re-hashed so a damaged store can never vouch for wrong bytes."""
+        """The stored copy, re-hashed so a damaged store can never vouch for wrong bytes; None when
+        it is absent, damaged or unreadable."""
         path = self.path_for(digest)
         if not path.is_file():
             return None
         ((algorithm, value),) = digest.items()
         h = new_hasher(algorithm)
-        with open(path, "rb") as f:
-            while chunk := f.read(CHUNK):
-                h.update(chunk)
+        try:
+            with open(path, "rb") as f:
+                while chunk := f.read(CHUNK):
+                    h.update(chunk)
+        except OSError:
+            return None
         if h.hexdigest() != value:
             return None
-        os.utime(path)
+        try:
+            os.utime(path)
+        except OSError:
+            pass  # a read-only store still serves its bytes
         return path
 
     def put(self, source: Path, digest: dict, size: int) -> bool:
-        """Keep a copy of `source` if it still has `digest`; False when it does not fit or changed."""
+        """Keep a copy of `source` if it still has `digest`; False when it does not fit, changed,
+        or cannot be written (full disk, read-only store): the store is an optimisation, and a
+        failure to fill it must never cost the user the run's manifest."""
+        try:
+            return self._put(source, digest, size)
+        except OSError:
+            return False
+
+    def _put(self, source: Path, digest: dict, size: int) -> bool:
         target = self.path_for(digest)
         if target.is_file():
             os.utime(target)

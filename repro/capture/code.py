@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable
 
 from repro.digest import DEFAULT_IGNORE, digest_bytes, fingerprint_file, tree_root_digest, walk_files
-from repro.secrets import strip_url_credentials
+from repro.secrets import mask_bytes, strip_url_credentials
 
 SOURCE_SUFFIXES = frozenset({
     ".py", ".pyx", ".pxd", ".pyi", ".ipynb", ".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".cu", ".cuh",
@@ -84,6 +84,9 @@ def capture(root: Path, algorithm: str, exclude: Iterable[str] = ()) -> CodeCapt
             ["git", "-C", str(root), "diff", "--binary", "--no-color", "--no-index", "--", "/dev/null", rel],
             capture_output=True,
         ).stdout
+    # The diff is saved beside the manifest and travels with it: a token in an uncommitted config
+    # file must not. Masked the same way at run and at replay, so the digests still compare.
+    diff, masked = mask_bytes(diff)
     facet = {
         "kind": "git",
         "commit": head,
@@ -94,6 +97,8 @@ def capture(root: Path, algorithm: str, exclude: Iterable[str] = ()) -> CodeCapt
         "diff": {"size": len(diff), "digest": digest_bytes(diff, algorithm)} if diff else None,
         "untracked_sources": untracked,
     }
+    if masked:
+        facet["secrets_masked"] = masked
     return CodeCapture(facet, diff)
 
 

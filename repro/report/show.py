@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from repro.manifest import Manifest
+from repro.report.summary import printable
 
 
 def _digest(d: dict) -> str:
@@ -112,4 +113,6 @@ def render(manifest: Manifest, *, signature_status: str) -> str:
         lines.append(f"replay of  {p['replay_of']['run_id']}  {_digest(p['replay_of']['manifest_digest'])}")
     for w in p["warnings"]:
         lines.append(f"warning    {w}")
-    return "\n".join(lines) + "\n"
+    # A manifest shown may not be trusted: its strings must not move the cursor or rewrite the
+    # signature line above them.
+    return "\n".join(printable(line) for line in lines) + "\n"
