@@ -22,6 +22,19 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _own_group_dying_with_parent() -> None:
+    """Runs in the child between fork and exec. Its own process group means a Ctrl-C reaches
+    repro once and is forwarded once; PR_SET_PDEATHSIG means a `kill -9` of repro does not
+    leave the command running unobserved."""
+    os.setpgrp()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def child_environment(base: dict[str, str], spec: ExecSpec) -> dict[str, str]:
     env = dict(base)
     env.update(spec.repro_env)
@@ -54,7 +67,7 @@ class HostRunner:
         started = utc_now()
         t0 = time.monotonic()
         # Own process group: a Ctrl-C reaches repro once and is forwarded once, to the whole group.
-        group = {"process_group": 0} if sys.version_info >= (3, 11) else {"preexec_fn": os.setpgrp}
+        group = {"preexec_fn": _own_group_dying_with_parent}
         try:
             proc = subprocess.Popen(
                 list(spec.argv), cwd=spec.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **group
