@@ -21,8 +21,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from benchlib import git_project, timed
 
 REPO = Path(__file__).resolve().parents[1]
 ENV_FILE = REPO / "tests" / "docker" / ".env"
@@ -38,12 +39,6 @@ def default_image() -> str:
     return "repro-test/python:bookworm"
 
 
-def timed(argv: list[str], cwd: Path, env: dict) -> float:
-    t0 = time.perf_counter()
-    subprocess.run(argv, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--image", default=default_image())
@@ -56,10 +51,7 @@ def main() -> None:
         project = Path(tmp) / "proj"
         project.mkdir()
         (project / "README").write_text("bench\n")
-        git = ["git", "-C", str(project), "-c", "user.name=b", "-c", "user.email=b@example.com"]
-        subprocess.run([*git, "init", "-q"], check=True)
-        subprocess.run([*git, "add", "-A"], check=True)
-        subprocess.run([*git, "commit", "-qm", "bench"], check=True)
+        git_project(project)
         env = {**os.environ, "XDG_CONFIG_HOME": str(Path(tmp) / "xdg")}
         repro = [sys.executable, "-m", "repro"]
         subprocess.run([*repro, "keygen"], env=env, check=True, stdout=subprocess.DEVNULL)

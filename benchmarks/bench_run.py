@@ -16,16 +16,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from benchlib import git_project, timed
+
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "logreg"
-
-
-def timed(argv: list[str], cwd: Path, env: dict) -> float:
-    t0 = time.perf_counter()
-    subprocess.run(argv, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
 
 
 def main() -> None:
@@ -35,10 +30,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="repro-bench-") as tmp:
         project = Path(tmp) / "logreg"
         shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns(".repro", "out", "run*"))
-        git = ["git", "-C", str(project), "-c", "user.name=b", "-c", "user.email=b@example.com"]
-        subprocess.run([*git, "init", "-q"], check=True)
-        subprocess.run([*git, "add", "-A"], check=True)
-        subprocess.run([*git, "commit", "-qm", "bench"], check=True)
+        git_project(project)
         env = {**os.environ, "XDG_CONFIG_HOME": str(Path(tmp) / "xdg")}
         repro = [sys.executable, "-m", "repro"]
         subprocess.run([*repro, "keygen"], env=env, check=True, stdout=subprocess.DEVNULL)

@@ -35,7 +35,7 @@ def load_config(root: Path) -> dict[str, Any]:
     path = root / CONFIG_NAME
     if not os.path.lexists(path):
         return {}
-    from repro import validation, yamlio
+    from repro import yamlio
 
     raw = yamlio.read_regular(path, limit=MAX_CONFIG_BYTES, what=CONFIG_NAME, error=UsageError)
     data = yamlio.loads(raw, what=CONFIG_NAME)

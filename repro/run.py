@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path

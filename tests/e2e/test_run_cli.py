@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from cryptography.hazmat.primitives import serialization
 
 from repro import signing
