@@ -87,7 +87,7 @@ class ErrorStats:
         if not np.isnan(top) and (self.max_abs is None or top > self.max_abs):
             self.max_abs = float(top)
             self.max_abs_at = _sample(pair, int(np.argmax(flat == top)), locate)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             rel = np.fmax.reduce(flat / pair.abs_recorded.reshape(-1))
         if not np.isnan(rel) and (self.max_rel is None or rel > self.max_rel):
             self.max_rel = float(rel)
