@@ -172,16 +172,95 @@ def load_file(path: Path, *, what: str | None = None) -> Any:
     return loads_strict(read_regular(path, limit=MAX_BYTES, what=label), what=label)
 
 
+_JCS = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"))
+_JCS_INT = 2**53 - 1
+
+
+class _NotPlain(Exception):
+    """The value holds something the fast path does not prove identical to RFC 8785."""
+
+
+def _plain(value: Any) -> Any:
+    """The value with integral floats as ints, or _NotPlain. For ASCII keys, safe integers and
+    floats that Python writes without an exponent, the C encoder's sorted compact output is
+    byte for byte RFC 8785: same string escapes, code point order equals UTF-16 order, and
+    shortest round-trip digits in both."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str or not k.isascii():
+                raise _NotPlain
+            out[k] = _plain(v)
+        return out
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if type(value) is float:
+        if value.is_integer() and abs(value) < 1e16:
+            return int(value)
+        if "e" in repr(value) or "n" in repr(value):  # exponent, nan, inf
+            raise _NotPlain
+        return value
+    if type(value) is int and not -_JCS_INT <= value <= _JCS_INT:
+        raise _NotPlain
+    if value is None or type(value) in (str, int, bool):
+        return value
+    raise _NotPlain
+
+
 def canonical_bytes(value: Any) -> bytes:
-    """RFC 8785 (JCS) bytes: the form that is signed, independent of indentation and key order."""
+    """RFC 8785 (JCS) bytes: the form that is signed, independent of indentation and key order.
+    The reference implementation is pure Python (a second per 100,000 files); the C encoder
+    serves the values it provably writes the same way, and everything else goes to rfc8785."""
+    try:
+        return _JCS.encode(_plain(value)).encode("utf-8")
+    except (_NotPlain, UnicodeEncodeError, RecursionError):
+        pass
     try:
         return rfc8785.dumps(value)
-    except (rfc8785.CanonicalizationError, TypeError, ValueError) as e:
+    except (rfc8785.CanonicalizationError, TypeError, ValueError, RecursionError) as e:
         raise InvalidManifestError(f"cannot canonicalize: {e}") from e
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _is_leaf(value: Any) -> bool:
+    """A small record (a file entry with its digest, a package) reads best on one line."""
+    if isinstance(value, dict):
+        return len(value) <= 6 and all(
+            isinstance(v, _SCALARS) or (isinstance(v, dict) and len(v) <= 2 and all(isinstance(x, _SCALARS) for x in v.values()))
+            for v in value.values()
+        )
+    return isinstance(value, list) and len(value) <= 8 and all(isinstance(v, _SCALARS) for v in value)
+
+
+def _pretty(value: Any, indent: str, out: list[str]) -> None:
+    if not isinstance(value, (dict, list)) or not value or _is_leaf(value):
+        out.append(_COMPACT.encode(value))
+        return
+    inner = indent + "  "
+    if isinstance(value, dict):
+        out.append("{")
+        for i, (k, v) in enumerate(value.items()):
+            out.append(("," if i else "") + "\n" + inner + _COMPACT.encode(k) + ": ")
+            _pretty(v, inner, out)
+        out.append("\n" + indent + "}")
+    else:
+        out.append("[")
+        for i, v in enumerate(value):
+            out.append(("," if i else "") + "\n" + inner)
+            _pretty(v, inner, out)
+        out.append("\n" + indent + "]")
+
+
 def pretty_bytes(value: Any) -> bytes:
-    return (json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    """Indented JSON for people, with small records on one line: a manifest of 100,000 files
+    stays readable (one file per line) and is written by the C encoder, not the slow indenter."""
+    out: list[str] = []
+    _pretty(value, "", out)
+    out.append("\n")
+    return "".join(out).encode("utf-8")
 
 
 def _reason(e: OSError) -> str:

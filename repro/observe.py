@@ -26,6 +26,7 @@ from typing import Callable, Iterable, Mapping
 
 EXCLUDED_NAMES = frozenset((".git", ".repro", "__pycache__"))
 CODE_SUFFIXES = (".py", ".pyc", ".pyo")
+ENVIRONMENT_MARKERS = frozenset(("pyvenv.cfg", "conda-meta"))
 MAX_LISTED = 1000
 MAX_SUBPROCESSES = 1000
 MAX_SEED_CALLS = 1000
@@ -95,7 +96,8 @@ def _ignored(name: str, ignore: tuple[str, ...]) -> bool:
 def take_snapshot(root: Path, *, skip: Iterable[str] = (), ignore: Iterable[str] = ()) -> Snapshot:
     """stat every file under `root` without following symlinks. Left out: `.git`, `.repro`,
     `__pycache__`, names matching `ignore`, the project-relative `skip` paths (declared artifacts,
-    already fingerprinted) and virtual environments (a directory holding `pyvenv.cfg`)."""
+    already fingerprinted) and Python environments (a directory holding `pyvenv.cfg` or
+    `conda-meta`): the interpreter's files are not the run's."""
     t0 = time.perf_counter()
     skipped = frozenset(s.rstrip("/") for s in skip)
     patterns = tuple(ignore)
@@ -108,7 +110,7 @@ def take_snapshot(root: Path, *, skip: Iterable[str] = (), ignore: Iterable[str]
                 listing = list(it)
         except OSError:
             continue
-        if prefix and any(e.name == "pyvenv.cfg" for e in listing):
+        if prefix and any(e.name in ENVIRONMENT_MARKERS for e in listing):
             continue
         for entry in listing:
             name = entry.name
@@ -167,9 +169,11 @@ def merge_processes(events: Iterable[dict]) -> list[ProcessLog]:
             log.forked = bool(ev.get("forked"))
             log.trees = [str(t) for t in ev.get("trees") or []]
         elif kind == "observed":
+            files = log.files
             for access in ("r", "w", "rw", "wr"):
                 for path in (ev.get("files") or {}).get(access, ()):
-                    log.files[path] = merge_kind(log.files.get(path), access)
+                    old = files.get(path)
+                    files[path] = access if old is None else merge_kind(old, access)
             log.listed.update(ev.get("listed") or ())
             log.spawned.extend(a for a in ev.get("spawned") or () if isinstance(a, list))
             log.modules.update(ev.get("modules") or ())
@@ -256,7 +260,8 @@ def classify(
                 hooked_writes.add(rel)
     snapshot_writes: set[str] = set()
     if diff is not None:
-        snapshot_writes = {p for p in diff.created | diff.modified if places.relative(places.root + p, None) is not None}
+        changed = diff.created | diff.modified
+        snapshot_writes = {p for p in changed if places.relative(places.root + p, None) is not None}
     written = hooked_writes | snapshot_writes
     created = diff.created if diff is not None else frozenset()
     inputs, outputs, flagged, unhooked, unrecordable = [], [], [], [], []

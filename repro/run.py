@@ -96,12 +96,17 @@ def _place(source: Path, target: Path) -> None:
 
 def _superseded(manifest_path: Path, names: dict[str, str]) -> list[Path]:
     """Files beside the manifest about to be replaced that only it refers to."""
+    from repro.jsonio import load_file
+    from repro.manifest import check_paths, recorded_sidecars
+
+    if not manifest_path.is_file():
+        return []
     try:
-        previous = Manifest.load(manifest_path).predicate
+        previous = load_file(manifest_path)
+        check_paths(previous)  # only plain names beside the manifest are ever removed
     except ReproError:
         return []
-    recorded = [previous["logs"]["stdout"], previous["logs"]["stderr"], previous["code"].get("diff")]
-    return [manifest_path.parent / s["path"] for s in recorded if s and s["path"] not in names.values()]
+    return [manifest_path.parent / name for name in recorded_sidecars(previous) if name not in names.values()]
 
 
 def _remove(paths: list[Path]) -> None:

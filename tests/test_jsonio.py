@@ -2,6 +2,9 @@ import json
 import os
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from repro import jsonio
 from repro.errors import InvalidManifestError
@@ -62,3 +65,26 @@ def test_write_atomic_keeps_old_file_when_write_fails(tmp_path):
         jsonio.write_atomic(target, object())  # type: ignore[arg-type]
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
+
+
+_json_values = st.recursive(
+    st.one_of(
+        st.none(), st.booleans(), st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1),
+        st.floats(allow_nan=False, allow_infinity=False), st.text(),
+        st.sampled_from([1.0, -0.0, 1e16, 1e21, 1e-7, 0.00001, 123456789012345680000.0, 5e-324, 0.1, 1e15 + 0.5]),
+    ),
+    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(st.text(max_size=6), children, max_size=4)),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_json_values)
+def test_canonical_bytes_equal_the_reference_implementation(value):
+    try:
+        expected = rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, ValueError):
+        with pytest.raises(InvalidManifestError):
+            jsonio.canonical_bytes(value)
+        return
+    assert jsonio.canonical_bytes(value) == expected

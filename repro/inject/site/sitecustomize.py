@@ -11,7 +11,9 @@ Nothing here may ever break the user's program: every failure is recorded, never
 import os
 import sys
 
-_WATCHED = frozenset(("os.listdir", "os.scandir", "os.rename", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.system"))
+_WATCHED = frozenset(
+    ("os.listdir", "os.scandir", "os.rename", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.system")
+)
 _FLUSH_AT = 50000  # buffered opens: bounds memory, and a killed process loses at most this many
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _MAX_VALUES = 10  # distinct seed values kept per call site
@@ -27,7 +29,8 @@ def _log_writer(run_dir):
         if not run_dir:
             return
         data = memoryview((json.dumps(fields, sort_keys=True, default=str) + "\n").encode("utf-8"))
-        fd = os.open(os.path.join(run_dir, "proc-%d.jsonl" % os.getpid()), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        path = os.path.join(run_dir, "proc-%d.jsonl" % os.getpid())
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             while data:
                 data = data[os.write(fd, data):]
@@ -117,36 +120,46 @@ def _is_write(mode, flags):
     return isinstance(flags, int) and bool(flags & _WRITE_FLAGS)  # os.open gives no mode
 
 
+def _absolute_all(paths, cwd):
+    """_absolute over many paths, at C speed when they are all strings (the usual case)."""
+    if set(map(type, paths)) != {str}:
+        return [_absolute(p, cwd) for p in paths]
+    prefix = cwd + "/"
+    paths = [p if p[:1] == "/" else prefix + p for p in paths]
+    blob = "\0".join(paths)  # one scan decides whether any path needs normalising
+    if "/." in blob or "//" in blob:
+        paths = [os.path.normpath(p) if ("/." in p or "//" in p) else p for p in paths]
+    return paths
+
+
 def _access_kinds(items, cwd):
     """(path, mode, flags) of `open` events in order -> {"r"|"w"|"rw"|"wr": [absolute paths]}:
     r read only, w written only, rw read first then written, wr written first then read."""
-    try:
-        paths, modes, flags = zip(*items)
-    except ValueError:  # an `open` event raised by other code with other arguments
-        kept = [a[:3] for a in items if len(a) >= 3]
-        if not kept:
+    from operator import itemgetter
+
+    if set(map(len, items)) != {3}:  # an `open` event raised by other code with other arguments
+        items = [a[:3] for a in items if len(a) >= 3]
+        if not items:
             return {}
-        paths, modes, flags = zip(*kept)
-    if set(map(type, paths)) == {str}:
-        prefix = cwd + "/"
-        paths = [p if p[:1] == "/" else prefix + p for p in paths]
-        paths = [os.path.normpath(p) if ("/." in p or "//" in p) else p for p in paths]
-    else:
-        paths = [_absolute(p, cwd) for p in paths]
+    paths = list(map(itemgetter(0), items))
+    modes = list(map(itemgetter(1), items))
     mode_set = set(modes)
     if None not in mode_set and not any(_is_write(m, 0) for m in mode_set):
-        kinds = dict.fromkeys(paths, "r")
-    else:
-        kinds = {}
-        for path, mode, flag in zip(paths, modes, flags):
-            write = _is_write(mode, flag)
-            old = kinds.get(path)
-            if old is None:
-                kinds[path] = "w" if write else "r"
-            elif write and old == "r":
-                kinds[path] = "rw"
-            elif not write and old == "w":
-                kinds[path] = "wr"
+        try:  # reads only: deduplicate first (a dataset read once per epoch), in C
+            paths = list(dict.fromkeys(paths))
+        except TypeError:  # an unhashable path-like object
+            pass
+        return {"r": [p for p in _absolute_all(paths, cwd) if p is not None]}
+    kinds = {}
+    for path, mode, flag in zip(_absolute_all(paths, cwd), modes, map(itemgetter(2), items)):
+        write = _is_write(mode, flag)
+        old = kinds.get(path)
+        if old is None:
+            kinds[path] = "w" if write else "r"
+        elif write and old == "r":
+            kinds[path] = "rw"
+        elif not write and old == "w":
+            kinds[path] = "wr"
     out = {}
     for path, kind in kinds.items():
         if path is not None:
@@ -166,9 +179,9 @@ def _spawned_argv(event, args):
 class _Observer(object):
     """The audit hook and its buffer. The hook does the least work possible per event (compare
     the name, append the argument tuple); paths are resolved and deduplicated only when the
-    buffer is written: at exit, when it grows large, before a chdir, and — because a forked
-    child (multiprocessing, DataLoader workers) ends through os._exit, where atexit never
-    runs — from a wrapper around os._exit."""
+    buffer is written: at exit, when it grows large, before a chdir, before each result a Pool
+    worker sends back, and — because a forked child (multiprocessing, DataLoader workers) ends
+    through os._exit, where atexit never runs — from a wrapper around os._exit."""
 
     def __init__(self, write, record):
         self.write = write
@@ -187,15 +200,14 @@ class _Observer(object):
         opens = self.opens
         add = opens.append
         add_other = self.others.append
-        flushing = self.flushing
-        flush = self.flush
+        flush = self.flush  # returns at once when a flush is already running (its own log writes)
         watched = _WATCHED
         limit = _FLUSH_AT
 
         def hook(event, args):
             if event == "open":
                 add(args)
-                if len(opens) > limit and not flushing:
+                if len(opens) > limit:
                     flush(False)
             elif event in watched:
                 add_other((event, args))
@@ -215,6 +227,18 @@ class _Observer(object):
         _exit.__doc__ = real_exit.__doc__
         _exit.__wrapped__ = real_exit
         os._exit = _exit
+
+    def wrap_pool(self, module):
+        import functools
+
+        original = module.worker
+        flush = self.flush
+
+        def worker(inqueue, outqueue, *args, **kwargs):
+            return original(inqueue, _FlushingQueue(outqueue, flush), *args, **kwargs)
+
+        functools.update_wrapper(worker, original)  # pickled by name for spawned workers: same name
+        module.worker = worker
 
     def after_fork(self):
         """The child inherits the parent's buffer: those events are the parent's to write."""
@@ -262,16 +286,19 @@ class _Observer(object):
         listed = set()
         spawned = []
         for event, args in others:
-            if event == "os.rename":
-                dst = _absolute(args[1], self.cwd)
-                if dst is not None:
-                    files.setdefault("w", []).append(dst)
-            elif event in ("os.listdir", "os.scandir"):
-                path = _absolute(args[0] if args else None, self.cwd)
-                if path is not None:
-                    listed.add(path)
-            elif len(spawned) < _MAX_SPAWNED:
-                spawned.append(_spawned_argv(event, args))
+            try:
+                if event == "os.rename":
+                    dst = _absolute(args[1], self.cwd)
+                    if dst is not None:
+                        files.setdefault("w", []).append(dst)
+                elif event in ("os.listdir", "os.scandir"):
+                    path = _absolute(args[0] if args else None, self.cwd)
+                    if path is not None:
+                        listed.add(path)
+                elif len(spawned) < _MAX_SPAWNED:
+                    spawned.append(_spawned_argv(event, args))
+            except Exception:
+                continue  # an event raised by other code with other arguments names nothing we can use
         if files:
             fields["files"] = files
         if listed:
@@ -279,7 +306,8 @@ class _Observer(object):
         if spawned:
             fields["spawned"] = spawned
         if self.seed_calls:
-            fields["seed_calls"] = [dict(entry, call=call, site=site) for (call, site), entry in self.seed_calls.items()]
+            calls = self.seed_calls.items()
+            fields["seed_calls"] = [dict(entry, call=call, site=site) for (call, site), entry in calls]
             self.seed_calls.clear()
         if final:
             names = set(n.partition(".")[0] for n in list(sys.modules))
@@ -289,6 +317,23 @@ class _Observer(object):
             fields["event"] = "observed"
             fields["pid"] = os.getpid()
             self.write(fields)
+
+
+class _FlushingQueue(object):
+    """A multiprocessing.Pool worker's result queue that writes the worker's records before each
+    result goes back: Pool.__exit__ ends its workers with SIGTERM, where neither atexit nor
+    os._exit runs, so whatever a worker has not written by its last result is lost."""
+
+    def __init__(self, queue, flush):
+        self._queue = queue
+        self._flush = flush
+
+    def put(self, obj):
+        self._flush(False)
+        self._queue.put(obj)
+
+    def __getattr__(self, name):
+        return getattr(self._queue, name)
 
 
 def _describe(value):
@@ -412,7 +457,8 @@ def _repro_main():
     write, record = _log_writer(run_dir)
     observing = bool(run_dir) and os.environ.get("REPRO_OBSERVE", "1") != "0"
     if observing and not hasattr(sys, "addaudithook"):
-        record("error", where="observe", message="Python %d.%d has no audit hooks: nothing observed" % sys.version_info[:2])
+        message = "Python %d.%d has no audit hooks: nothing observed" % sys.version_info[:2]
+        record("error", where="observe", message=message)
         observing = False
     record("start", **_start_fields(observing))
 
@@ -468,11 +514,13 @@ def _repro_main():
     # repro's seeding is never reported as the program's.
     hooks = {}
     if seed is not None:
-        hooks = {"numpy.random": [seed_numpy_random], "torch": [seed_torch], "tensorflow": [seed_tensorflow], "jax": [note_jax]}
+        hooks = {"numpy.random": [seed_numpy_random], "torch": [seed_torch], "tensorflow": [seed_tensorflow],
+                 "jax": [note_jax]}
     if seeds is not None:
         for name, after in (("numpy.random", seeds.numpy_random), ("torch", seeds.torch),
                             ("tensorflow", seeds.tensorflow), ("jax.random", seeds.jax_random)):
             hooks.setdefault(name, []).append(after)
+        hooks.setdefault("multiprocessing.pool", []).append(observer.wrap_pool)
     if not hooks:
         return
 
