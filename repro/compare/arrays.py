@@ -189,3 +189,15 @@ def compare_arrays(
         pairs = array_chunks(rec, rep, chunk)
     compare_chunks(pairs, tolerance, stats, lambda i: name + index_text(i, shape, order))
     return None
+
+
+class ArrayFormat:
+    """What the array formats share: the rule's tolerance, and how many elements are held at once."""
+
+    def __init__(self, tolerance: Tolerance, chunk_elements: int) -> None:
+        self.tolerance = tolerance
+        self.chunk_elements = chunk_elements
+
+    @property
+    def label(self) -> str:
+        return self.tolerance.label

@@ -4,26 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repro.compare.arrays import compare_arrays
+from repro.compare.arrays import ArrayFormat, compare_arrays
 from repro.compare.format import open_binary
-from repro.compare.policy import Tolerance
 from repro.compare.stats import ErrorStats
 from repro.compare.verdict import Verdict
 
 
-class NpyFormat:
+class NpyFormat(ArrayFormat):
     """Shape and dtype must match exactly; values are compared under the tolerance a chunk at a
     time, so memory does not grow with the file. Pickled object arrays are refused."""
 
     kind = "a .npy array"
-
-    def __init__(self, tolerance: Tolerance, chunk_elements: int) -> None:
-        self.tolerance = tolerance
-        self.chunk_elements = chunk_elements
-
-    @property
-    def label(self) -> str:
-        return self.tolerance.label
 
     def compare(self, name: str, recorded: Path, replayed: Path) -> Verdict:
         stats = ErrorStats()

@@ -13,10 +13,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import cast
 
-from repro.compare.arrays import Errors, compare_arrays
+from repro.compare.arrays import ArrayFormat, Errors, compare_arrays
 from repro.compare.bytewise import first_difference
 from repro.compare.format import Side, reading
-from repro.compare.policy import Tolerance
 from repro.compare.stats import ErrorStats
 from repro.compare.verdict import Verdict
 
@@ -24,19 +23,11 @@ from repro.compare.verdict import Verdict
 ZIP_ERRORS: Errors = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError)
 
 
-class NpzFormat:
+class NpzFormat(ArrayFormat):
     """Key sets must match exactly; then every array as in `NpyFormat`, and the verdict reports
     the worst array. A member that is not an .npy array is compared byte for byte."""
 
     kind = "an .npz archive"
-
-    def __init__(self, tolerance: Tolerance, chunk_elements: int) -> None:
-        self.tolerance = tolerance
-        self.chunk_elements = chunk_elements
-
-    @property
-    def label(self) -> str:
-        return self.tolerance.label
 
     def compare(self, name: str, recorded: Path, replayed: Path) -> Verdict:
         with ExitStack() as stack:
