@@ -356,3 +356,19 @@ def test_a_failing_build_is_one_line_and_nothing_runs(project, keys, images):
     assert len(lines) == 1 and lines[0].startswith("repro: error: docker build of docker/Dockerfile failed: ")
     assert "missing.txt" in lines[0]
     assert not (project / "ran").exists()
+
+
+def test_replay_of_a_container_run_uses_the_same_pinned_image(example, keys, images, engine):
+    image = images["REPRO_TEST_IMAGE"]
+    recorded = run(example, keys, "--seed", "5", "--manifest", "run.json", "--image", image, "--", "python", "train.py")
+    assert recorded.returncode == 0, recorded.stderr
+    pinned = Manifest.load(example / "run.json").predicate["runner"]["image"]["pinned"]
+    result = repro_cli("replay", "run.json", "--json", "report.json", cwd=example,
+                       env={"XDG_CONFIG_HOME": str(keys)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "REPRODUCED" in result.stdout
+    report = json.loads((example / "report.json").read_text())
+    replayed = Manifest.load(Path(report["replay_manifest"])).predicate
+    assert replayed["runner"]["name"] == "docker" and replayed["runner"]["image"]["pinned"] == pinned
+    assert replayed["deps"]["python"]["executable"] != sys.executable  # it ran in the container again
+    assert leftovers(engine, replayed["run_id"]) == []
