@@ -145,6 +145,42 @@ def _fingerprint(paths: list[Path], spec: RunSpec, cache: StatCache | None = Non
     return [_as_declared(p, a, spec) for p, a in zip(paths, artifacts)]
 
 
+def _encodable(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def refuse_unnamable(artifacts: list[Artifact]) -> None:
+    """A file name that is not UTF-8 cannot go into a canonical manifest: an input with one is
+    refused before anything runs, rather than failing at the end when the manifest is sealed."""
+    for art in artifacts:
+        for f in art.file_entries():
+            if not _encodable(f.path):
+                name = f.path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                raise UsageError(f"input file name {name!r} is not UTF-8: rename it, or leave it out with "
+                                 "`ignore:` in repro.yaml")
+
+
+def drop_unnamable(artifacts: list[Artifact], algorithm: str, warnings: list[str]) -> list[Artifact]:
+    """Outputs whose names are not UTF-8 are left out of the manifest, with a warning each."""
+    out = []
+    for art in artifacts:
+        bad = [f for f in art.file_entries() if not _encodable(f.path)]
+        for f in bad:
+            name = f.path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            warnings.append(f"output file {name!r} is not recorded: its name is not UTF-8")
+        if not bad:
+            out.append(art)
+        elif art.kind == "directory":
+            files = tuple(f for f in art.files if _encodable(f.path))
+            out.append(replace(art, files=files, size=sum(f.size for f in files),
+                               digest=tree_root_digest(files, algorithm)))
+    return out
+
+
 def _as_declared(path: Path, artifact: Artifact, spec: RunSpec) -> Artifact:
     """A declared path that is a symlink (`data -> /mnt/data`) is followed for hashing, but the
     manifest names what the user declared, inside the project."""
@@ -202,9 +238,24 @@ def _observe(spec: RunSpec, events: list[dict], probed: dict, *, declared: list[
     )
     say(f"observed {len(found.inputs)} input(s) and {len(found.outputs)} output(s) "
         f"in {found.section['processes']} Python process(es)")
-    inputs = _fingerprint([spec.root / p for p in found.inputs], spec)
-    outputs = _fingerprint([spec.root / p for p in found.outputs], spec)
-    return _Observed(found.section, inputs, outputs, frozenset((*found.inputs, *found.outputs)), found.warnings)
+    unnamable: list[str] = []
+    inputs = drop_unnamable(_fingerprint([spec.root / p for p in found.inputs if _encodable(p)], spec),
+                            spec.algorithm, unnamable)
+    outputs = drop_unnamable(_fingerprint([spec.root / p for p in found.outputs if _encodable(p)], spec),
+                             spec.algorithm, unnamable)
+    return _Observed(_encodable_only(found.section), inputs, outputs, frozenset((*found.inputs, *found.outputs)),
+                     (*found.warnings, *unnamable))
+
+
+def _encodable_only(value):
+    """The observed section without names that are not UTF-8 (they cannot be signed)."""
+    if isinstance(value, dict):
+        return {k: _encodable_only(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encodable_only(v) for v in value if not isinstance(v, str) or _encodable(v)]
+    if isinstance(value, str) and not _encodable(value):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return value
 
 
 def execute_run(
@@ -236,6 +287,7 @@ def execute_run(
     say(f"fingerprinting {len(input_paths)} input path(s)")
     cache = StatCache.for_root(spec.root)
     inputs_before = _fingerprint(input_paths, spec, cache)
+    refuse_unnamable(inputs_before)
 
     state_dir(spec.root)
     run_dir = spec.root / ".repro" / "tmp" / spec.run_id
@@ -291,7 +343,7 @@ def execute_run(
         for s in spec.outputs:
             if not set(s) & set("*?[") and project_relative(spec.cwd / s, spec.root) not in found:
                 warnings.append(f"declared output {s} was not written")
-        outputs = _fingerprint(output_paths, spec, cache)
+        outputs = drop_unnamable(_fingerprint(output_paths, spec, cache), spec.algorithm, warnings)
         events = read_events(run_dir)
         observed = _observe(spec, events, probed, declared=[*own_paths, *found], before=before, after=after,
                             disabled=disabled, say=say)

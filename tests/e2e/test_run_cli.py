@@ -207,3 +207,22 @@ def test_bad_manifest_is_one_line_exit_2(tmp_path, keys):
     result = repro_cli("verify", str(tmp_path / "bad.json"), env={"XDG_CONFIG_HOME": str(keys)})
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "duplicate key" in result.stderr
+
+
+def test_input_with_a_non_utf8_name_is_refused_before_running(tmp_path, keys):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data").joinpath(os.fsdecode(b"bad\xff.csv")).write_bytes(b"1")
+    result = repro_cli("run", "--input", "data", "--", sys.executable, "-c", "open('ran', 'w')", cwd=tmp_path,
+                       env={"XDG_CONFIG_HOME": str(keys)})
+    assert result.returncode == 2 and "is not UTF-8" in result.stderr
+    assert not (tmp_path / "ran").exists()
+
+
+def test_output_with_a_non_utf8_name_is_left_out_with_a_warning(tmp_path, keys):
+    script = "import os; os.makedirs('out', exist_ok=True); open('out/ok.txt', 'w'); open(os.path.join(b'out', b'bad\\xff'), 'w')"
+    result = repro_cli("run", "--output", "out", "--manifest", "m.json", "--", sys.executable, "-c", script,
+                       cwd=tmp_path, env={"XDG_CONFIG_HOME": str(keys)})
+    assert result.returncode == 0, result.stderr
+    assert "is not recorded: its name is not UTF-8" in result.stderr
+    outputs = Manifest.load(tmp_path / "m.json").predicate["outputs"]
+    assert [f["path"] for f in outputs[0]["files"]] == ["out/ok.txt"]
