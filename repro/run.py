@@ -18,7 +18,7 @@ from repro import __version__, observe, validation
 from repro.capture import code as code_facet
 from repro.capture import env as env_facet
 from repro.capture import seeds as seeds_facet
-from repro.capture.deps import python_flags
+from repro.capture.deps import is_python, python_flags
 from repro.config import RunSpec
 from repro.digest import DEFAULT_IGNORE, Artifact, fingerprint, tree_root_digest
 from repro.errors import ReproError, UsageError, WriteError
@@ -258,6 +258,80 @@ def _encodable_only(value):
     return value
 
 
+class _WorldFacts:
+    """The interpreter probe and the hardware facts, read in a thread while the command runs:
+    they cost tens of milliseconds each and do not depend on what the command does."""
+
+    def __init__(self, runner: Runner, spec: RunSpec) -> None:
+        self._hardware: dict = {}
+        self._probed: dict = {}
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._gather, args=(runner, spec), daemon=True)
+        self._thread.start()
+
+    def _gather(self, runner: Runner, spec: RunSpec) -> None:
+        try:
+            self._hardware = runner.hardware()
+            self._probed = runner.probe(spec.argv, spec.root)
+        except BaseException as e:  # re-raised in the main thread by result()
+            self._failure = e
+
+    def result(self) -> tuple[dict, dict]:
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+        return self._hardware, self._probed
+
+
+def _place_sidecars(spec: RunSpec, run_dir: Path, names: dict[str, str], code: code_facet.CodeCapture,
+                    placed: list[Path]) -> dict:
+    """Move the logs beside the manifest and write the code diff there; every file put in place is
+    appended to `placed` so a failure before sealing can take it back."""
+    manifest_dir = spec.manifest_path.parent
+    manifest_dir.mkdir(parents=True, exist_ok=True)
+    logs = {}
+    for stream in ("stdout", "stderr"):
+        target = manifest_dir / names[stream]
+        placed.append(target)
+        _place(run_dir / f"{stream}.log", target)
+        logs[stream] = _sidecar(target, spec.algorithm)
+    if code.diff:
+        diff_path = manifest_dir / names["diff"]
+        placed.append(diff_path)
+        write_atomic(diff_path, code.diff)
+        code.facet["diff"] = _sidecar(diff_path, spec.algorithm)
+    return logs
+
+
+def _command_facet(spec: RunSpec, result: ExecResult) -> dict:
+    return {
+        "argv": mask_argv(spec.argv),
+        "cwd": project_relative(spec.cwd, spec.root),
+        "project_root": str(spec.root),
+        "started_at": result.started_at,
+        "ended_at": result.ended_at,
+        "duration_s": result.duration_s,
+        "exit_code": result.exit_code,
+        "signal": result.signal,
+    }
+
+
+def _seal(manifest_path: Path, predicate: dict, outputs: list[Artifact], key, names: dict[str, str]) -> Manifest:
+    """Build the statement (the logs stand in as subjects when there is no output: in-toto wants
+    one), sign it, write it atomically, and only then drop the files of the manifest it replaced."""
+    logs = predicate["logs"]
+    subjects = [{"name": f.path, "digest": f.digest} for a in outputs for f in a.file_entries()]
+    if not subjects:
+        subjects = [{"name": logs[s]["path"], "digest": logs[s]["digest"]} for s in ("stdout", "stderr")]
+    manifest = Manifest(build_statement(predicate, subjects))
+    if key is not None:
+        manifest = manifest.signed_with(key)
+    superseded = _superseded(manifest_path, names)
+    manifest.save(manifest_path)
+    _remove(superseded)
+    return manifest
+
+
 def execute_run(
     spec: RunSpec,
     runner: Runner,
@@ -303,22 +377,7 @@ def execute_run(
         warnings.append(f"python runs with {' '.join(disabled)}: repro's hook cannot run inside it "
                         "(no seeding; only the snapshot diff observes it)")
 
-    # The interpreter probe and the hardware facts are read while the command runs: they cost
-    # tens of milliseconds each and do not depend on what the command does.
-    probed: dict = {}
-    hardware: dict = {}
-
-    failures: list[BaseException] = []
-
-    def gather() -> None:
-        try:
-            hardware.update(runner.hardware())
-            probed.update(runner.probe(spec.argv, spec.root))
-        except BaseException as e:  # re-raised in the main thread after the command ends
-            failures.append(e)
-
-    probe_thread = threading.Thread(target=gather, daemon=True)
-    probe_thread.start()
+    facts = _WorldFacts(runner, spec)
     untouched = [p for p in own_paths if p != "."]  # declared: fingerprinted already, left out of the snapshot
     before = observe.take_snapshot(spec.root, skip=untouched, ignore=spec.ignore) if spec.observe else None
 
@@ -331,9 +390,7 @@ def execute_run(
     try:
         result = runner.execute(exec_spec)
         after = observe.take_snapshot(spec.root, skip=untouched, ignore=spec.ignore) if before is not None else None
-        probe_thread.join()
-        if failures:
-            raise failures[0]
+        hardware, probed = facts.result()
 
         inputs_after = _fingerprint(input_paths, spec, cache)
         for path in _changed_inputs(inputs_before, inputs_after):
@@ -352,27 +409,12 @@ def execute_run(
         stored = _store_outputs(outputs, spec, warnings) if spec.store.get("enabled", True) else {}
 
         starts = [e for e in events if e.get("event") == "start"]
-        from repro.capture.deps import is_python
-
         if spec.argv and is_python(spec.argv[0]) and not starts and not disabled:
             warnings.append("the injected sitecustomize did not run in the command's Python: seeds were not set")
         seeds = seeds_facet.capture(spec.seed, spec.seed_source, spec.threads, runner.command_env(repro_env), events)
 
-        manifest_dir.mkdir(parents=True, exist_ok=True)
         names = sidecar_names(spec.manifest_path, spec.run_id)
-        logs = {}
-        for stream in ("stdout", "stderr"):
-            target = manifest_dir / names[stream]
-            placed.append(target)
-            _place(run_dir / f"{stream}.log", target)
-            logs[stream] = _sidecar(target, spec.algorithm)
-        if code.diff:
-            diff_path = manifest_dir / names["diff"]
-            placed.append(diff_path)
-            write_atomic(diff_path, code.diff)
-            code.facet["diff"] = _sidecar(diff_path, spec.algorithm)
-
-        environment = env_facet.capture(runner.command_env(repro_env))
+        logs = _place_sidecars(spec, run_dir, names, code, placed)
         predicate = {
             "schema_version": 1,
             "run_id": spec.run_id,
@@ -380,16 +422,7 @@ def execute_run(
             "unsigned": key is None,
             "digest_algorithm": spec.algorithm,
             "runner": runner.describe(),
-            "command": {
-                "argv": mask_argv(spec.argv),
-                "cwd": project_relative(spec.cwd, spec.root),
-                "project_root": str(spec.root),
-                "started_at": result.started_at,
-                "ended_at": result.ended_at,
-                "duration_s": result.duration_s,
-                "exit_code": result.exit_code,
-                "signal": result.signal,
-            },
+            "command": _command_facet(spec, result),
             "code": code.facet,
             "inputs": [a.to_json() for a in inputs_before] + [{**a.to_json(), "observed": True} for a in observed.inputs],
             "outputs": [{**a.to_json(), **({"stored": stored[a.path]} if a.path in stored else {}),
@@ -397,23 +430,15 @@ def execute_run(
             "deps": probed or {"python": None, "distributions": [], "os": None, "note": "probe did not finish"},
             "hardware": hardware,
             "seeds": seeds,
-            "environment": environment,
+            "environment": env_facet.capture(runner.command_env(repro_env)),
             "logs": logs,
             "observed": observed.section,
             "warnings": warnings,
         }
         if replay_of is not None:
             predicate["replay_of"] = replay_of
-        subjects = [{"name": f.path, "digest": f.digest} for a in outputs for f in a.file_entries()]
-        if not subjects:
-            subjects = [{"name": logs[s]["path"], "digest": logs[s]["digest"]} for s in ("stdout", "stderr")]
-        manifest = Manifest(build_statement(predicate, subjects))
-        if key is not None:
-            manifest = manifest.signed_with(key)
-        superseded = _superseded(spec.manifest_path, names)
-        manifest.save(spec.manifest_path)
+        manifest = _seal(spec.manifest_path, predicate, outputs, key, names)
         placed.clear()  # sealed: the files beside the manifest are its own now
-        _remove(superseded)
     finally:
         _remove(placed)  # not sealed: take back what was put beside the manifest
         cache.close()
