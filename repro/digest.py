@@ -37,6 +37,7 @@ import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -149,10 +150,22 @@ class Artifact:
 
 def relpath(path: Path, root: Path) -> str:
     """POSIX path of `path` relative to `root`; paths outside the root keep their absolute form."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.resolve().as_posix()
+    return _relative_real(os.path.realpath(path), root)
+
+
+@lru_cache(maxsize=16)
+def _real_root(root: str) -> str:
+    return os.path.realpath(root)
+
+
+def _relative_real(real: str, root: Path) -> str:
+    """String work only: this runs once per declared or observed path, 100,000s of them."""
+    base = _real_root(os.fspath(root)).rstrip(os.sep)
+    if real == base or real == base + os.sep:
+        return "."
+    if real.startswith(base + os.sep):
+        real = real[len(base) + 1:]
+    return real.replace(os.sep, "/")
 
 
 def tree_root_digest(entries: Sequence[FileEntry], algorithm: str) -> Digest:
@@ -538,7 +551,7 @@ def _fingerprint(
             raise UsageError(f"no such file or directory: {p}") from exc
         except OSError as exc:
             raise UsageError(f"cannot read {p}: {exc.strerror}") from exc
-        recorded = relpath(p, root)
+        recorded = _relative_real(real, root)
         known = cache.load(algorithm, real) if cache is not None else None
         if stat.S_ISDIR(st.st_mode):
             files, links, hits, changed = _scan(real, recorded, rules, meter, known)

@@ -16,12 +16,13 @@ def project_relative(path: Path, root: Path) -> str:
     """POSIX path relative to `root` without resolving symlinks, so `data -> /mnt/data` stays `data`."""
     if "\0" in str(path):
         raise UsageError(f"path {str(path)!r} contains a NUL byte")
-    absolute = Path(os.path.normpath(os.path.abspath(path)))
-    try:
-        rel = absolute.relative_to(root)
-    except ValueError as e:
-        raise UsageError(f"{path} is outside the project root {root}") from e
-    return rel.as_posix() or "."
+    absolute = os.path.normpath(os.path.abspath(path))
+    base = os.fspath(root).rstrip(os.sep)
+    if absolute == (base or os.sep):
+        return "."
+    if not absolute.startswith(base + os.sep):
+        raise UsageError(f"{path} is outside the project root {root}")
+    return absolute[len(base) + 1:].replace(os.sep, "/")
 
 
 def expand(specs: tuple[str, ...] | list[str], cwd: Path, root: Path, *, what: str, must_exist: bool) -> list[Path]:

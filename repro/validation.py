@@ -81,7 +81,28 @@ def _bulk_checks(defs: dict) -> dict[str, Any]:
     def subject_ok(e: Any) -> bool:
         return type(e) is dict and len(e) == 2 and path_ok(e.get("name")) and digest_ok(e.get("digest"))
 
-    return {"#/$defs/relpath": path_ok, "#/$defs/file": file_ok, "#/$defs/subject": subject_ok}
+    artifact = defs.get("artifact", {}).get("properties", {})
+    artifact_keys = frozenset(artifact)
+    kinds = frozenset(artifact.get("kind", {}).get("enum", ()))
+    flags = tuple(k for k, v in artifact.items() if v == {"type": "boolean"})
+
+    def artifact_ok(e: Any) -> bool:
+        return (
+            type(e) is dict
+            and artifact_keys.issuperset(e)
+            and path_ok(e.get("path"))
+            and e.get("kind") in kinds
+            and type(e.get("size")) is int
+            and e["size"] >= 0
+            and digest_ok(e.get("digest"))
+            and all(type(e[k]) is bool for k in flags if k in e)
+            and (type(e.get("files", [])) is list and all(file_ok(f) for f in e.get("files", [])))
+        )
+
+    checks = {"#/$defs/relpath": path_ok, "#/$defs/file": file_ok, "#/$defs/subject": subject_ok}
+    if kinds and artifact_keys == {"path", "kind", "size", "digest", "files", *flags}:
+        checks["#/$defs/artifact"] = artifact_ok
+    return checks
 
 
 def _location(path: Any) -> str:

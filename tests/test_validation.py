@@ -41,11 +41,18 @@ _digests = st.one_of(
     st.dictionaries(st.sampled_from(["xxh3_128", "sha256", "md5"]),
                     st.one_of(st.sampled_from(["0" * 32, "f" * 64, "0" * 31, "G" * 32]), _values), max_size=2),
 )
+_files = st.fixed_dictionaries(
+    {"path": _values, "size": _values, "digest": _digests},
+    optional={"executable": _values, "link": _values, "extra": _values, "name": _values},
+)
 _entries = st.one_of(
     _values,
+    _files,
     st.fixed_dictionaries(
-        {"path": _values, "size": _values, "digest": _digests},
-        optional={"executable": _values, "link": _values, "extra": _values, "name": _values},
+        {"path": _values, "size": _values, "digest": _digests,
+         "kind": st.one_of(st.sampled_from(["file", "directory", "dir"]), _values)},
+        optional={"files": st.one_of(_values, st.lists(_files, max_size=3)), "observed": _values,
+                  "stored": _values, "extra": _values},
     ),
 )
 
@@ -63,3 +70,6 @@ def test_bulk_checks_accept_real_entries():
     checks = validation._bulk_checks(validation.load("manifest.schema.json")["$defs"])
     entry = {"path": "data/x.csv", "size": 3, "digest": {"xxh3_128": "0" * 32}, "executable": False}
     assert checks["#/$defs/file"](entry) and checks["#/$defs/subject"]({"name": "x", "digest": {"sha256": "a" * 64}})
+    directory = {"path": "data", "kind": "directory", "size": 3, "digest": {"xxh3_128": "1" * 32}, "files": [entry],
+                 "observed": True}
+    assert checks["#/$defs/artifact"](directory)
