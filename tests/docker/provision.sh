@@ -132,7 +132,7 @@ ensure_engine() {
         return
     fi
     # Defaults first (overlay2, docker0 bridge + iptables NAT). dockerd picks vfs by itself when
-    # overlayfs is unusable, but exits when iptables or bridges are unavailable (sandboxes): then
+    # overlayfs is unusable, but exits when iptables or bridges are unavailable (some containers and CI machines): then
     # go without them (only --network none / host work), then also force vfs. Images are stored
     # per storage driver, so a change of driver means one rebuild of the image.
     local flags nonet="--iptables=false --ip6tables=false --bridge=none"
