@@ -158,14 +158,28 @@ def _real_root(root: str) -> str:
     return os.path.realpath(root)
 
 
-def _relative_real(real: str, root: Path) -> str:
-    """String work only: this runs once per declared or observed path, 100,000s of them."""
-    base = _real_root(os.fspath(root)).rstrip(os.sep)
-    if real == base or real == base + os.sep:
+def relative_inside(path: str, base: str) -> str | None:
+    """`path` as a POSIX path relative to `base` (both absolute and normalised), "." for `base`
+    itself, None when it is outside. String work only: it runs once per declared or observed
+    path, 100,000s of them."""
+    base = base.rstrip(os.sep)
+    if path == (base or os.sep):
         return "."
-    if real.startswith(base + os.sep):
-        real = real[len(base) + 1:]
-    return real.replace(os.sep, "/")
+    if not path.startswith(base + os.sep):
+        return None
+    return path[len(base) + 1:].replace(os.sep, "/")
+
+
+def _relative_real(real: str, root: Path) -> str:
+    rel = relative_inside(real, _real_root(os.fspath(root)))
+    return rel if rel is not None else real.replace(os.sep, "/")
+
+
+def _recorded_name(path: Path, real: str, root: Path) -> str:
+    """The name a declared path gets: as the user named it inside the project, so a symlink
+    `data -> /mnt/data` is recorded as `data` (its files as `data/...`) while its target is read."""
+    declared = relative_inside(os.path.normpath(os.path.abspath(path)), os.path.abspath(root))
+    return declared if declared is not None else _relative_real(real, root)
 
 
 def tree_root_digest(entries: Sequence[FileEntry], algorithm: str) -> Digest:
@@ -551,7 +565,7 @@ def _fingerprint(
             raise UsageError(f"no such file or directory: {p}") from exc
         except OSError as exc:
             raise UsageError(f"cannot read {p}: {exc.strerror}") from exc
-        recorded = _relative_real(real, root)
+        recorded = _recorded_name(p, real, root)
         known = cache.load(algorithm, real) if cache is not None else None
         if stat.S_ISDIR(st.st_mode):
             files, links, hits, changed = _scan(real, recorded, rules, meter, known)

@@ -6,6 +6,7 @@ import glob
 import os
 from pathlib import Path
 
+from repro.digest import relative_inside
 from repro.errors import UnsafePathError, UsageError
 from repro.manifest import check_relpath
 
@@ -16,13 +17,10 @@ def project_relative(path: Path, root: Path) -> str:
     """POSIX path relative to `root` without resolving symlinks, so `data -> /mnt/data` stays `data`."""
     if "\0" in str(path):
         raise UsageError(f"path {str(path)!r} contains a NUL byte")
-    absolute = os.path.normpath(os.path.abspath(path))
-    base = os.fspath(root).rstrip(os.sep)
-    if absolute == (base or os.sep):
-        return "."
-    if not absolute.startswith(base + os.sep):
+    rel = relative_inside(os.path.normpath(os.path.abspath(path)), os.fspath(root))
+    if rel is None:
         raise UsageError(f"{path} is outside the project root {root}")
-    return absolute[len(base) + 1:].replace(os.sep, "/")
+    return rel
 
 
 def expand(specs: tuple[str, ...] | list[str], cwd: Path, root: Path, *, what: str, must_exist: bool) -> list[Path]:

@@ -140,9 +140,8 @@ def _sidecar(path: Path, algorithm: str) -> dict:
 def _fingerprint(paths: list[Path], spec: RunSpec, cache: StatCache | None = None) -> list[Artifact]:
     if not paths:
         return []
-    artifacts = fingerprint(paths, spec.root, spec.algorithm, ignore=(*DEFAULT_IGNORE, *spec.ignore), cache=cache,
-                            progress=False if spec.quiet else None)
-    return [_as_declared(p, a, spec) for p, a in zip(paths, artifacts)]
+    return fingerprint(paths, spec.root, spec.algorithm, ignore=(*DEFAULT_IGNORE, *spec.ignore), cache=cache,
+                       progress=False if spec.quiet else None)
 
 
 def _encodable(path: str) -> bool:
@@ -179,20 +178,6 @@ def drop_unnamable(artifacts: list[Artifact], algorithm: str, warnings: list[str
             out.append(replace(art, files=files, size=sum(f.size for f in files),
                                digest=tree_root_digest(files, algorithm)))
     return out
-
-
-def _as_declared(path: Path, artifact: Artifact, spec: RunSpec) -> Artifact:
-    """A declared path that is a symlink (`data -> /mnt/data`) is followed for hashing, but the
-    manifest names what the user declared, inside the project."""
-    declared = project_relative(path, spec.root)
-    if artifact.path == declared:
-        return artifact
-    if artifact.kind == "file":
-        return replace(artifact, path=declared)
-    prefix = artifact.path.rstrip("/") + "/"
-    files = tuple(replace(f, path=declared + "/" + f.path[len(prefix):]) if f.path.startswith(prefix) else f
-                  for f in artifact.files)
-    return replace(artifact, path=declared, files=files, digest=tree_root_digest(files, spec.algorithm))
 
 
 def _changed_inputs(before: list[Artifact], after: list[Artifact]) -> list[str]:

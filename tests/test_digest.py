@@ -229,10 +229,12 @@ def test_named_symlink_is_followed(tmp_path: Path) -> None:
     write(tmp_path / "store" / "blob", "content")
     os.symlink(tmp_path / "store", tmp_path / "data")
     a = tree_digest(tmp_path)
-    assert a.kind == "directory" and [f.path for f in a.files] == ["store/blob"]
+    # read through the link, recorded under the name the user gave
+    assert a.kind == "directory" and a.path == "data" and [f.path for f in a.files] == ["data/blob"]
+    assert [f.digest for f in a.files] == [digest_bytes(b"content")]
     os.symlink(tmp_path / "store" / "blob", tmp_path / "file-link")
     (f,) = fingerprint([tmp_path / "file-link"], tmp_path)
-    assert f.kind == "file" and f.digest == digest_bytes(b"content")
+    assert f.kind == "file" and f.path == "file-link" and f.digest == digest_bytes(b"content")
 
 
 def test_special_files_are_skipped_and_never_block(tmp_path: Path) -> None:

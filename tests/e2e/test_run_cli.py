@@ -226,3 +226,20 @@ def test_output_with_a_non_utf8_name_is_left_out_with_a_warning(tmp_path, keys):
     assert "is not recorded: its name is not UTF-8" in result.stderr
     outputs = Manifest.load(tmp_path / "m.json").predicate["outputs"]
     assert [f["path"] for f in outputs[0]["files"]] == ["out/ok.txt"]
+
+
+def test_a_symlinked_input_directory_is_recorded_by_its_declared_name_and_verifies(tmp_path, keys):
+    outside = tmp_path / "outside" / "dataset"
+    outside.mkdir(parents=True)
+    (outside / "a.txt").write_text("hi\n")
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "data").symlink_to(outside)
+    env = {"XDG_CONFIG_HOME": str(keys)}
+    result = repro_cli("run", "--input", "data", "--manifest", "run.json", "--", sys.executable, "-c", "pass",
+                       cwd=project, env=env)
+    assert result.returncode == 0, result.stderr
+    (artifact,) = Manifest.load(project / "run.json").predicate["inputs"]
+    assert artifact["path"] == "data" and [f["path"] for f in artifact["files"]] == ["data/a.txt"]
+    verified = repro_cli("verify", "run.json", cwd=project, env=env)
+    assert verified.returncode == 0, verified.stderr
