@@ -21,8 +21,9 @@ from repro.errors import IntegrityError, ReproError, UsageError
 from repro.manifest import Manifest, check_relpath
 from repro.paths import confine
 from repro.replay_report import ReplayReport
+from repro.secrets import MASK
 from repro.store import Store
-from repro.verify import check_artifacts, trusted_keys
+from repro.verify import check_artifacts, check_sidecar, trusted_keys
 
 Say = Callable[[str], None]
 
@@ -113,13 +114,7 @@ def _saved_diff(manifest: Manifest, manifest_path: Path) -> bytes:
     if masked:
         raise UsageError(f"the saved diff had {masked} credential-shaped value(s) masked, so --checkout cannot rebuild "
                          "the code that ran: replay from a working tree that holds it")
-    path = manifest_path.parent / check_relpath(diff["path"], what="diff path")
-    if not path.is_file():
-        raise IntegrityError(f"the saved diff {diff['path']} is missing beside the manifest")
-    algorithm = next(iter(diff["digest"]))
-    if digest_file(path, algorithm) != diff["digest"]:
-        raise IntegrityError(f"the saved diff {diff['path']} does not match its recorded digest")
-    return path.read_bytes()
+    return check_sidecar(manifest_path, diff).read_bytes()
 
 
 def _replay_spec(manifest: Manifest, opts: ReplayOptions, ws_root: Path, root: Path, run_id: str) -> RunSpec:
@@ -161,12 +156,9 @@ def confine_outputs(manifest: Manifest, ws_root: Path) -> None:
 
 def restored_variables(manifest: Manifest) -> dict[str, str]:
     """Determinism variables the run had (thread counts follow `threads`, the seed follows `seed`)."""
-    variables = dict(manifest.predicate["seeds"].get("variables", {}))
-    for name in (*THREAD_VARIABLES, "PYTHONHASHSEED"):
-        if manifest.predicate["seeds"]["threads"] is not None:
-            variables.pop(name, None)
-    variables.pop("PYTHONHASHSEED", None)
-    return variables
+    seeds = manifest.predicate["seeds"]
+    replaced = ("PYTHONHASHSEED", *(THREAD_VARIABLES if seeds["threads"] is not None else ()))
+    return {k: v for k, v in seeds.get("variables", {}).items() if k not in replaced}
 
 
 def rule_label(rules: RuleSet, name: str) -> str:
@@ -228,7 +220,7 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     rules = load_rules_file(opts.rules_path, load_config(root))
     check_artifacts(manifest, root, facets=("inputs",))
     pred = manifest.predicate
-    if any(arg == "***" or "***" in arg for arg in pred["command"]["argv"]):
+    if any(MASK in arg for arg in pred["command"]["argv"]):
         raise UsageError("the recorded command line has masked secrets: it cannot be replayed as recorded")
     if opts.checkout and pred["code"]["kind"] != "git":
         raise UsageError("--checkout needs a manifest recorded in a git repository")

@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from repro.digest import new_hasher
+from repro.digest import digest_file, new_hasher
 
 DEFAULT_MAX_BYTES = 2 * 1024**3
 CHUNK = 1 << 20
@@ -41,15 +41,10 @@ class Store:
         path = self.path_for(digest)
         if not path.is_file():
             return None
-        ((algorithm, value),) = digest.items()
-        h = new_hasher(algorithm)
         try:
-            with open(path, "rb") as f:
-                while chunk := f.read(CHUNK):
-                    h.update(chunk)
+            if digest_file(path, next(iter(digest))) != digest:
+                return None
         except OSError:
-            return None
-        if h.hexdigest() != value:
             return None
         try:
             os.utime(path)

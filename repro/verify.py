@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repro import signing
-from repro.digest import fingerprint
+from repro.digest import digest_file, fingerprint
 from repro.errors import IntegrityError
 from repro.manifest import Manifest, check_relpath
 
@@ -31,21 +31,24 @@ def trusted_keys(pubkeys: tuple[Path, ...] | list[Path], *, include_default: boo
     return keys
 
 
+def check_sidecar(manifest_path: Path, entry: dict) -> Path:
+    """A file beside the manifest (a log, the code diff) that must match its recorded digest."""
+    path = manifest_path.parent / check_relpath(entry["path"], what="file name")
+    if not path.is_file():
+        raise IntegrityError(f"{entry['path']} (beside the manifest) is missing")
+    if digest_file(path, next(iter(entry["digest"]))) != entry["digest"]:
+        raise IntegrityError(f"{entry['path']} (beside the manifest) does not match its recorded digest")
+    return path
+
+
 def check_sidecars(manifest: Manifest, manifest_path: Path) -> int:
     """Logs and the code diff beside the manifest must match their recorded digests."""
-    from repro.digest import digest_file
-
     pred = manifest.predicate
     sidecars = [pred["logs"]["stdout"], pred["logs"]["stderr"]]
     if pred["code"].get("kind") == "git" and pred["code"].get("diff"):
         sidecars.append(pred["code"]["diff"])
     for s in sidecars:
-        path = manifest_path.parent / s["path"]
-        if not path.is_file():
-            raise IntegrityError(f"{s['path']} (beside the manifest) is missing")
-        algorithm = next(iter(s["digest"]))
-        if digest_file(path, algorithm) != s["digest"]:
-            raise IntegrityError(f"{s['path']} (beside the manifest) does not match its recorded digest")
+        check_sidecar(manifest_path, s)
     return len(sidecars)
 
 
