@@ -88,7 +88,7 @@ def run(command: tuple[str, ...], seed, threads, inputs, outputs, manifest, no_s
     say = _say(quiet)
     outcome = execute_run(
         spec, make_runner(spec), say=say,
-        load_key=lambda: signing.load_private_key(spec.key_path or signing.default_private_key_path()),
+        load_key=lambda: signing.load_private_key(spec.key_path),
     )
     state = "unsigned" if outcome.manifest.predicate["unsigned"] else "signed"
     say(f"exit {outcome.result.exit_code}; {state} manifest {outcome.manifest_path}")
@@ -203,7 +203,7 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, outp
     )
     report = do_replay(
         opts, say=_say(quiet),
-        load_key=lambda: signing.load_private_key(key or signing.default_private_key_path()),
+        load_key=lambda: signing.load_private_key(key),
     )
     if json_path:
         jsonio.write_atomic(json_path, get_format("json").render(report).encode("utf-8"))

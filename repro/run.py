@@ -20,11 +20,11 @@ from repro.capture import env as env_facet
 from repro.capture import seeds as seeds_facet
 from repro.capture.deps import is_python, python_flags
 from repro.config import RunSpec
-from repro.digest import DEFAULT_IGNORE, Artifact, fingerprint, tree_root_digest
+from repro.digest import DEFAULT_IGNORE, Artifact, digest_file, fingerprint, tree_root_digest
 from repro.errors import ReproError, UsageError, WriteError
 from repro.inject import site_dir
-from repro.jsonio import write_atomic
-from repro.manifest import Manifest, build_statement
+from repro.jsonio import load_file, write_atomic
+from repro.manifest import Manifest, build_statement, check_paths, recorded_sidecars
 from repro.paths import expand, project_relative
 from repro.runners.base import ExecResult, ExecSpec, Runner
 from repro.secrets import mask_argv
@@ -96,9 +96,6 @@ def _place(source: Path, target: Path) -> None:
 
 def _superseded(manifest_path: Path, names: dict[str, str]) -> list[Path]:
     """Files beside the manifest about to be replaced that only it refers to."""
-    from repro.jsonio import load_file
-    from repro.manifest import check_paths, recorded_sidecars
-
     if not manifest_path.is_file():
         return []
     try:
@@ -132,8 +129,6 @@ def read_events(run_dir: Path) -> list[dict]:
 
 
 def _sidecar(path: Path, algorithm: str) -> dict:
-    from repro.digest import digest_file
-
     return {"path": path.name, "size": path.stat().st_size, "digest": digest_file(path, algorithm)}
 
 
@@ -152,14 +147,18 @@ def _encodable(path: str) -> bool:
     return True
 
 
+def _printable(name: str) -> str:
+    """A file name that is not UTF-8, shown with its odd bytes escaped."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def refuse_unnamable(artifacts: list[Artifact]) -> None:
     """A file name that is not UTF-8 cannot go into a canonical manifest: an input with one is
     refused before anything runs, rather than failing at the end when the manifest is sealed."""
     for art in artifacts:
         for f in art.file_entries():
             if not _encodable(f.path):
-                name = f.path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-                raise UsageError(f"input file name {name!r} is not UTF-8: rename it, or leave it out with "
+                raise UsageError(f"input file name {_printable(f.path)!r} is not UTF-8: rename it, or leave it out with "
                                  "`ignore:` in repro.yaml")
 
 
@@ -169,8 +168,7 @@ def drop_unnamable(artifacts: list[Artifact], algorithm: str, warnings: list[str
     for art in artifacts:
         bad = [f for f in art.file_entries() if not _encodable(f.path)]
         for f in bad:
-            name = f.path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            warnings.append(f"output file {name!r} is not recorded: its name is not UTF-8")
+            warnings.append(f"output file {_printable(f.path)!r} is not recorded: its name is not UTF-8")
         if not bad:
             out.append(art)
         elif art.kind == "directory":
@@ -232,14 +230,14 @@ def _observe(spec: RunSpec, events: list[dict], probed: dict, *, declared: list[
                      (*found.warnings, *unnamable))
 
 
-def _encodable_only(value):
+def _encodable_only(value: object) -> object:
     """The observed section without names that are not UTF-8 (they cannot be signed)."""
     if isinstance(value, dict):
         return {k: _encodable_only(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_encodable_only(v) for v in value if not isinstance(v, str) or _encodable(v)]
     if isinstance(value, str) and not _encodable(value):
-        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return _printable(value)
     return value
 
 

@@ -101,7 +101,9 @@ def existing(private_path: Path | None = None) -> KeyPair | None:
     return KeyPair(private_path, _public_path_for(private_path), key_id(key.public_key()))
 
 
-def load_private_key(path: Path) -> Ed25519PrivateKey:
+def load_private_key(path: Path | None = None) -> Ed25519PrivateKey:
+    """The signing key at `path`, by default $REPRO_SIGNING_KEY or the one `repro keygen` made."""
+    path = path or default_private_key_path()
     try:
         st = path.stat()
     except FileNotFoundError as e:
