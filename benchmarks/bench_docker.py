@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import git_project, timed
+from benchlib import git_project, interleaved, print_ratio_table, ratio_row, timed
 
 REPO = Path(__file__).resolve().parents[1]
 ENV_FILE = REPO / "tests" / "docker" / ".env"
@@ -71,20 +71,11 @@ def main() -> None:
             "repro run (host)": [*repro, "run", "--manifest", "host.json", "--", sys.executable, "-c", "pass"],
             "python (host)": [sys.executable, "-c", "pass"],
         }
-        times: dict[str, list[float]] = {name: [] for name in cases}
-        for _ in range(args.repeat):
-            for name, argv in cases.items():
-                times[name].append(timed(argv, project, env))
-    base = statistics.median(times["docker run"])
+        times = interleaved(cases, args.repeat, project, env)
     print(f"{args.image}: `python -c pass`, median of {args.repeat}, interleaved (seconds)")
     print(f"image-facts cache during the timed runs: {'warm' if warm else 'COLD'}")
-    print(f"{'case':<24}{'median':>9}{'ratio':>9}{'added':>10}")
-    for name, values in times.items():
-        med = statistics.median(values)
-        print(f"{name:<24}{med:>9.3f}{med / base:>8.2f}x{med - base:>+10.3f}")
-    med = statistics.median(cold)
-    print(f"{'repro run, cold cache':<24}{med:>9.3f}{med / base:>8.2f}x{med - base:>+10.3f}   (first run of an image: "
-          f"median of 3)")
+    base = print_ratio_table(times, "docker run")
+    print(ratio_row("repro run, cold cache", statistics.median(cold), base) + "   (first run of an image: median of 3)")
     fixed = statistics.median(times["repro run (host)"]) - statistics.median(times["python (host)"])
     added = statistics.median(times["repro run --image"]) - statistics.median(times["docker run, no net"])
     print(f"repro's fixed cost on the host: {fixed:+.3f} s; added to a container run: {added:+.3f} s")

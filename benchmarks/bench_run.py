@@ -12,13 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import git_project, timed
+from benchlib import git_project, interleaved, print_ratio_table
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "logreg"
 
@@ -43,16 +42,9 @@ def main() -> None:
                                  sys.executable, "train.py"],
             "replay": [*repro, "replay", "run.json", "--manifest", str(Path(tmp) / "replay.json")],
         }
-        times: dict[str, list[float]] = {name: [] for name in cases}
-        for _ in range(args.repeat):
-            for name, argv in cases.items():
-                times[name].append(timed(argv, project, env))
-    base = statistics.median(times["bare"])
+        times = interleaved(cases, args.repeat, project, env)
     print(f"example training, median of {args.repeat} (seconds)")
-    print(f"{'case':<18}{'median':>10}{'ratio':>10}   {'added':>8}")
-    for name, values in times.items():
-        med = statistics.median(values)
-        print(f"{name:<18}{med:>10.3f}{med / base:>9.2f}x   {med - base:>+8.3f}")
+    print_ratio_table(times, "bare", width=18)
 
 
 if __name__ == "__main__":

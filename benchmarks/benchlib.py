@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import time
 from pathlib import Path
@@ -22,3 +23,25 @@ def git_project(root: Path, ignore: str = "") -> None:
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "bench"], check=True)
+
+
+def interleaved(cases: dict[str, list[str]], repeat: int, cwd: Path, env: dict) -> dict[str, list[float]]:
+    """Each case once per round, `repeat` rounds: noise from other work falls on all alike."""
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(repeat):
+        for name, argv in cases.items():
+            times[name].append(timed(argv, cwd, env))
+    return times
+
+
+def ratio_row(name: str, median: float, base: float, width: int = 24) -> str:
+    return f"{name:<{width}}{median:>9.3f}{median / base:>8.2f}x{median - base:>+10.3f}"
+
+
+def print_ratio_table(times: dict[str, list[float]], base_case: str, width: int = 24) -> float:
+    """Medians, ratios and added seconds against `base_case`; returns the base median."""
+    base = statistics.median(times[base_case])
+    print(f"{'case':<{width}}{'median':>9}{'ratio':>9}{'added':>10}")
+    for name, values in times.items():
+        print(ratio_row(name, statistics.median(values), base, width))
+    return base
