@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.examples import make_example
+
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = REPO / "examples"
 
 
 def asset(name: str) -> Path:
@@ -49,13 +49,7 @@ def repro_cli(*args: str, cwd: Path | None = None, env: dict | None = None, time
 @pytest.fixture
 def example(tmp_path) -> Path:
     """A private copy of the example project, made a git repository with one commit."""
-    dest = tmp_path / "logreg"
-    shutil.copytree(EXAMPLES / "logreg", dest, ignore=shutil.ignore_patterns(".repro", "out", "__pycache__"))
-    git = ["git", "-C", str(dest), "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-qm", "example"], check=True)
-    return dest
+    return make_example(tmp_path / "logreg")
 
 
 _DOCKER: tuple[bool, str] | None = None

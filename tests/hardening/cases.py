@@ -12,7 +12,6 @@ import gzip
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -22,9 +21,8 @@ from typing import Any, Callable, Iterator
 from repro import jsonio, signing
 from repro.errors import INTEGRITY, INVALID, ReproError
 from repro.manifest import Manifest
+from tests.examples import make_example
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "examples" / "logreg"
 
 
 @dataclass(frozen=True)
@@ -41,15 +39,6 @@ class Case:
 def git(root: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
                    check=True, capture_output=True)
-
-
-def make_example(dest: Path) -> Path:
-    """A private copy of examples/logreg as a git repository with one commit."""
-    shutil.copytree(EXAMPLE, dest, ignore=shutil.ignore_patterns(".repro", "out", "__pycache__"))
-    git(dest, "init", "-q", "-b", "main")
-    git(dest, "add", "-A")
-    git(dest, "commit", "-qm", "example")
-    return dest
 
 
 def cli_env(xdg: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
