@@ -40,8 +40,8 @@ CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
-from repro.digest import fingerprint
-from repro.statcache import StatCache
+from repro.data.digest import fingerprint
+from repro.data.statcache import StatCache
 t1 = time.perf_counter()
 target, root, algorithm, cache_path = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 cache = StatCache(Path(cache_path)) if cache_path else None
@@ -90,14 +90,14 @@ def run_case(case: Case, env: dict[str, str]) -> None:
 
 
 def startup(env: dict[str, str], repeat: int) -> tuple[float, float]:
-    """Median seconds for `python -c pass` and for importing repro.digest."""
+    """Median seconds for `python -c pass` and for importing repro.data.digest."""
     bare, imp = [], []
     for _ in range(repeat):
         t = time.perf_counter()
         subprocess.run([sys.executable, "-c", "pass"], check=True, env=env)
         bare.append(time.perf_counter() - t)
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import repro.digest, repro.statcache"], check=True, env=env)
+        subprocess.run([sys.executable, "-c", "import repro.data.digest, repro.data.statcache"], check=True, env=env)
         imp.append(time.perf_counter() - t)
     return statistics.median(bare), statistics.median(imp)
 
@@ -230,7 +230,7 @@ def main() -> int:
             print(fmt_row(r, widths))
         print(f"\nload average {os.getloadavg()[0]:.2f} at the end (other work on the machine inflates the medians; "
               "the minimums are the least disturbed runs)")
-        print(f"interpreter start-up: python -c pass {bare:.3f} s; + import repro.digest {imported:.3f} s "
+        print(f"interpreter start-up: python -c pass {bare:.3f} s; + import repro.data.digest {imported:.3f} s "
               "(both included in 'median s' of repro rows, not in 'library s')")
 
         def pick(name: str, group: str, stat: object, lib: bool = False) -> float:

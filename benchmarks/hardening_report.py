@@ -20,10 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from repro import config, signing  # noqa: E402
+from repro import config  # noqa: E402
+from repro.evidence import signing  # noqa: E402
 from repro.errors import INTEGRITY, INVALID, IntegrityError, SigningKeyError, UnsafePathError, UsageError  # noqa: E402
-from repro.manifest import Manifest  # noqa: E402
-from repro.replay import ReplayOptions, load_rules_file, replay  # noqa: E402
+from repro.evidence.manifest import Manifest  # noqa: E402
+from repro.replay.orchestrate import ReplayOptions, load_rules_file, replay  # noqa: E402
 from tests.hardening import cases as C  # noqa: E402
 
 

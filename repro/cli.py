@@ -38,7 +38,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 @click.option("--exist-ok", is_flag=True, help="Keep an existing key pair and print it instead of failing.")
 def keygen(key: Path | None, force: bool, exist_ok: bool) -> None:
     """Create an Ed25519 signing key pair (private key mode 0600)."""
-    from repro import signing
+    from repro.evidence import signing
 
     pair = signing.existing(key) if exist_ok and not force else None
     pair = pair or signing.generate(key, force=force)
@@ -76,7 +76,8 @@ def run(command: tuple[str, ...], seed, threads, inputs, outputs, manifest, no_s
 
     The exit code is the command's own.
     """
-    from repro import config, signing
+    from repro import config
+    from repro.evidence import signing
     from repro.run import execute_run, make_runner
 
     argv = tuple(command[1:] if command and command[0] == "--" else command)
@@ -107,7 +108,7 @@ _pubkey = click.option("--pubkey", "pubkeys", multiple=True, type=click.Path(pat
               help="Project root the recorded paths are relative to (default: found from the working directory).")
 def verify(manifest: Path, pubkeys, no_files: bool, root: Path | None) -> None:
     """Check a manifest: strict JSON, schema, signature, and that the recorded files still match."""
-    from repro.verify import verify as do_verify
+    from repro.evidence.verify import verify as do_verify
 
     result = do_verify(manifest, pubkeys, check_files=not no_files, root=root)
     files = "" if no_files else f"; {result.files_checked} recorded files match"
@@ -120,9 +121,9 @@ def verify(manifest: Path, pubkeys, no_files: bool, root: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as canonical, indented JSON.")
 def show(manifest: Path, pubkeys, as_json: bool) -> None:
     """Summarise a manifest for a person (the signature is checked and its status shown)."""
-    from repro.manifest import Manifest
+    from repro.evidence.manifest import Manifest
     from repro.report.show import render
-    from repro.verify import trusted_keys
+    from repro.evidence.verify import trusted_keys
 
     m = Manifest.load(manifest)
     if as_json:
@@ -145,8 +146,8 @@ def show(manifest: Path, pubkeys, as_json: bool) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here instead of stdout (atomically).")
 def export(manifest: Path, fmt: str, output: Path | None) -> None:
     """Export a manifest for other tools, with no re-signing."""
-    from repro import jsonio, signing
-    from repro.manifest import Manifest
+    from repro.evidence import jsonio, signing
+    from repro.evidence.manifest import Manifest
 
     m = Manifest.load(manifest)
     if fmt == "dsse":
@@ -192,8 +193,8 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, outp
     Exit codes: 0 reproduced, 1 not reproduced, 2 usage or invalid manifest,
     3 signature or integrity failure (untrusted, tampered, inputs or code changed).
     """
-    from repro import jsonio, signing
-    from repro.replay import ReplayOptions, replay as do_replay
+    from repro.evidence import jsonio, signing
+    from repro.replay.orchestrate import ReplayOptions, replay as do_replay
     from repro.report.formats import get_format
 
     opts = ReplayOptions(
@@ -228,8 +229,8 @@ def diff(before: Path, after: Path, as_json: bool) -> None:
     Exit codes, like `diff`: 0 no differences, 1 differences found,
     2 usage or invalid manifest, 3 a manifest holds an unsafe path.
     """
-    from repro.drift import diff_manifests
-    from repro.manifest import Manifest
+    from repro.replay.drift import diff_manifests
+    from repro.evidence.manifest import Manifest
     from repro.report.formats import get_diff_format
 
     report = diff_manifests(Manifest.load(before), Manifest.load(after), before_name=str(before), after_name=str(after))
@@ -252,7 +253,7 @@ def hash_(paths: tuple[Path, ...], digest: str | None, no_cache: bool, as_json: 
     import json
 
     from repro.config import find_project_root, load_config
-    from repro.digest import DEFAULT_ALGORITHM, DEFAULT_IGNORE, hash_lines, hash_paths
+    from repro.data.digest import DEFAULT_ALGORITHM, DEFAULT_IGNORE, hash_lines, hash_paths
 
     root = find_project_root(Path.cwd())
     config = load_config(root)

@@ -50,8 +50,8 @@ def _validate_once(root: Path, raw: bytes, data: Any) -> None:
     jsonschema costs a quarter of a second, paid again only when the file or the schema changes."""
     import hashlib
 
-    from repro import validation
-    from repro.jsonio import write_atomic
+    from repro.evidence import validation
+    from repro.evidence.jsonio import write_atomic
 
     key = hashlib.sha256(raw + b"\0" + json.dumps(validation.load("config.schema.json")).encode()).hexdigest()
     marker = root / ".repro" / "cache" / "config-valid"
@@ -122,7 +122,7 @@ def build_run_spec(
 ) -> RunSpec:
     """Flags win over repro.yaml; repeatable flags replace, not extend, the config list."""
     from repro.capture.seeds import MAX_SEED, draw_seed
-    from repro.digest import ALGORITHMS, DEFAULT_ALGORITHM
+    from repro.data.digest import ALGORITHMS, DEFAULT_ALGORITHM
 
     if not argv:
         raise UsageError("no command given: use `repro run [OPTIONS] -- CMD...`")

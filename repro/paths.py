@@ -6,9 +6,9 @@ import glob
 import os
 from pathlib import Path
 
-from repro.digest import relative_inside
+from repro.data.digest import relative_inside
 from repro.errors import UnsafePathError, UsageError
-from repro.manifest import check_relpath
+from repro.evidence.manifest import check_relpath
 
 GLOB_CHARS = frozenset("*?[")
 

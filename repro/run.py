@@ -14,22 +14,23 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from repro import __version__, observe, validation
+from repro import __version__, observe
+from repro.evidence import validation
 from repro.capture import code as code_facet
 from repro.capture import env as env_facet
 from repro.capture import seeds as seeds_facet
 from repro.capture.deps import is_python, python_flags
 from repro.config import RunSpec
-from repro.digest import DEFAULT_IGNORE, Artifact, digest_file, fingerprint, tree_root_digest
+from repro.data.digest import DEFAULT_IGNORE, Artifact, digest_file, fingerprint, tree_root_digest
 from repro.errors import ReproError, UsageError, WriteError
 from repro.inject import site_dir
-from repro.jsonio import load_file, write_atomic
-from repro.manifest import Manifest, build_statement, check_paths, recorded_sidecars
+from repro.evidence.jsonio import load_file, write_atomic
+from repro.evidence.manifest import Manifest, build_statement, check_paths, recorded_sidecars
 from repro.paths import expand, project_relative
 from repro.runners.base import ExecResult, ExecSpec, Runner
 from repro.secrets import mask_argv
-from repro.statcache import StatCache
-from repro.store import Store
+from repro.data.statcache import StatCache
+from repro.data.store import Store
 
 Say = Callable[[str], None]
 

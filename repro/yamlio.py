@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from repro.errors import UsageError
-from repro.jsonio import read_regular
+from repro.evidence.jsonio import read_regular
 
 MAX_BYTES = 1024 * 1024
 MAX_VALUES = 100_000

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from repro.digest import DEFAULT_IGNORE, digest_bytes, fingerprint_file, tree_root_digest, walk_files
+from repro.data.digest import DEFAULT_IGNORE, digest_bytes, fingerprint_file, tree_root_digest, walk_files
 from repro.secrets import mask_bytes, strip_url_credentials
 
 SOURCE_SUFFIXES = frozenset({

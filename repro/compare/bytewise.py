@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from repro.compare.format import open_binary, reading
-from repro.digest import CHUNK
+from repro.data.digest import CHUNK
 
 
 def first_difference(

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from repro.drift import DiffReport
-    from repro.replay_report import ReplayReport
+    from repro.replay.drift import DiffReport
+    from repro.replay.result import ReplayReport
 
 
 @runtime_checkable

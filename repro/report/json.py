@@ -10,8 +10,8 @@ import json
 from typing import Any, ClassVar
 
 from repro.compare.verdict import Verdict
-from repro.drift import DiffReport
-from repro.replay_report import ReplayReport
+from repro.replay.drift import DiffReport
+from repro.replay.result import ReplayReport
 from repro.report.summary import counts, finite, verdict_line
 
 SCHEMA_VERSION = 1

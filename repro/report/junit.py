@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from typing import ClassVar
 
 from repro.compare.verdict import Verdict
-from repro.replay_report import ReplayReport
+from repro.replay.result import ReplayReport
 from repro.report.summary import (
     duration_text,
     error_text,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from repro.manifest import Manifest
+from repro.evidence.manifest import Manifest
 from repro.report.summary import printable
 
 

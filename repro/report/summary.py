@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from repro.compare.verdict import STATUSES, Verdict
-from repro.replay_report import ReplayReport
+from repro.replay.result import ReplayReport
 
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from itertools import groupby
 from typing import ClassVar
 
-from repro.drift import DiffReport
-from repro.replay_report import Change, ReplayReport
+from repro.replay.drift import DiffReport
+from repro.replay.result import Change, ReplayReport
 from repro.report.summary import duration_text, number_text, printable, status_label, value_text, verdict_line
 
 _HEADER = ("STATUS", "PATH", "RULE", "MAX ABS", "MAX REL", "WHERE")

@@ -231,8 +231,8 @@ def os_packages_facet(raw: dict | None, algorithm: str) -> dict | None:
     two images compare in one step and a difference is named by the list."""
     if not raw or not isinstance(raw.get("packages"), list):
         return None
-    from repro.digest import digest_bytes
-    from repro.jsonio import canonical_bytes
+    from repro.data.digest import digest_bytes
+    from repro.evidence.jsonio import canonical_bytes
 
     packages = sorted(raw["packages"], key=lambda p: (p.get("name", ""), p.get("arch", ""), p.get("version", "")))
     return {
@@ -282,7 +282,7 @@ def context_digest(context: Path, dockerfile: Path, algorithm: str) -> dict:
     """Digest of the build context as the SDK sends it: the files `.dockerignore` lets through."""
     from docker.utils.build import exclude_paths
 
-    from repro.digest import FileEntry, digest_bytes, digest_file, tree_root_digest
+    from repro.data.digest import FileEntry, digest_bytes, digest_file, tree_root_digest
 
     patterns: list[str] = []
     ignore_file = context / ".dockerignore"
@@ -310,7 +310,7 @@ def context_digest(context: Path, dockerfile: Path, algorithm: str) -> dict:
 
 def probe_version() -> str:
     """Digest of the probe scripts: a cache written by other probe code is not reused."""
-    from repro.digest import digest_bytes
+    from repro.data.digest import digest_bytes
     from repro.inject import probe_script
 
     here = probe_script().parent
@@ -352,7 +352,7 @@ class ImageFactsCache:
         return facts if isinstance(facts, dict) and "python" in facts else None
 
     def put(self, image_id: str, interpreter: str, facts: dict) -> None:
-        from repro.jsonio import write_atomic
+        from repro.evidence.jsonio import write_atomic
 
         data = self._load(image_id) or {"format": CACHE_FORMAT, "probe": self.version, "image_id": image_id,
                                         "interpreters": {}}
@@ -549,7 +549,7 @@ class DockerRunner:
                     raise RunnerError(f"{failed}: {one_line(event['error'])}")
 
     def _build(self) -> PinnedImage:
-        from repro.digest import digest_file
+        from repro.data.digest import digest_file
         from repro.paths import project_relative
 
         dockerfile = Path(os.path.normpath(self.dockerfile))

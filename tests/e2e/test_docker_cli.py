@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from repro.digest import digest_file
-from repro.manifest import Manifest
+from repro.data.digest import digest_file
+from repro.evidence.manifest import Manifest
 from tests.conftest import REPO, docker_available, repro_cli
 
 pytestmark = pytest.mark.docker

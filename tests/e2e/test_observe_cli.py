@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from repro.manifest import Manifest
+from repro.evidence.manifest import Manifest
 from tests.conftest import repro_cli
 
 

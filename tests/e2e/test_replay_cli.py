@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from repro import signing
-from repro.manifest import Manifest
+from repro.evidence import signing
+from repro.evidence.manifest import Manifest
 from tests.conftest import repro_cli
 
 NOISY = """\
@@ -132,7 +132,7 @@ def test_output_path_leaving_the_workspace_is_refused_even_when_signed(example, 
     data["predicate"]["outputs"][0]["path"] = bad
     key = signing.load_private_key(keys / "repro" / "signing-key.pem")
     forged = {k: v for k, v in data.items() if k != "signatures"}
-    from repro import jsonio
+    from repro.evidence import jsonio
 
     forged["signatures"] = [signing.sign(jsonio.canonical_bytes(forged), key)]
     (example / "run.json").write_text(json.dumps(forged))

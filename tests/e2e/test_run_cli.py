@@ -13,8 +13,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from repro import signing
-from repro.manifest import Manifest
+from repro.evidence import signing
+from repro.evidence.manifest import Manifest
 from tests.conftest import repro_cli
 
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from repro import jsonio, signing
+from repro.evidence import jsonio, signing
 from repro.errors import INTEGRITY, INVALID, ReproError
-from repro.manifest import Manifest
+from repro.evidence.manifest import Manifest
 from tests.examples import make_example
 
 
@@ -115,7 +115,7 @@ def consume_manifest(data: bytes, trusted: list, reference: Manifest) -> BaseExc
     """Everything repro does with a manifest it is handed, in-process: strict load, the `show`
     summary, `diff` against a good manifest, then the signature check. A bad manifest must end
     in a ReproError somewhere on this path; anything else is a crash."""
-    from repro.drift import diff_manifests
+    from repro.replay.drift import diff_manifests
     from repro.report.formats import get_diff_format
     from repro.report.show import render
 
@@ -816,7 +816,7 @@ def signal_scenario(base: Path, signum: int, image: str | None = None) -> Signal
     record = None
     verifies = False
     if (project / "run.json").exists():
-        from repro.verify import verify
+        from repro.evidence.verify import verify
 
         m = Manifest.load(project / "run.json")
         record = m.predicate["command"]
@@ -839,7 +839,7 @@ class KillOutcome:
 
 def _store_consistent(root: Path) -> bool:
     """Every entry of the output store re-hashes to the digest it is named by."""
-    from repro.store import Store
+    from repro.data.store import Store
 
     store = Store.for_project(root)
     for path in (store.directory.glob("*/*/*") if store.directory.is_dir() else ()):
@@ -856,8 +856,8 @@ def _cache_consistent(root: Path) -> tuple[bool, int]:
     project it answers for (same stat signature) gets its true digest."""
     import sqlite3
 
-    from repro.digest import digest_file
-    from repro.statcache import CACHE_RELPATH, StatCache
+    from repro.data.digest import digest_file
+    from repro.data.statcache import CACHE_RELPATH, StatCache
 
     path = root / CACHE_RELPATH
     if not path.exists():
@@ -923,7 +923,7 @@ def kill9_scenario(base: Path, count: int) -> tuple[list[KillOutcome], bool]:
         if now == previous:
             state = "previous"
         else:
-            from repro.verify import check_sidecars
+            from repro.evidence.verify import check_sidecars
 
             err = outcome(lambda: check_sidecars(_verified(run.manifest, run.trusted()), run.manifest))
             state = "new" if err is None else f"broken: {describe(err)}"
@@ -993,7 +993,7 @@ def disk_full_scenario(base: Path, how: str) -> DiskFullOutcome | None:
                                 capture_output=True, text=True, timeout=120, **extra)
         (target_dir / "filler").unlink(missing_ok=True)
         now = {p.name: p.read_bytes() for p in target_dir.iterdir()}
-        from repro.verify import check_sidecars
+        from repro.evidence.verify import check_sidecars
 
         verifies = outcome(lambda: check_sidecars(_verified(manifest, [signing.load_public_key(
             xdg / "repro" / signing.PUBLIC_KEY_NAME)]), manifest)) is None
@@ -1035,7 +1035,7 @@ def concurrency_scenario(base: Path, n: int = 8) -> ConcurrencyOutcome:
 
     Observation is off: its snapshot diff attributes files that other runs create meanwhile to
     each run (and could catch one half-written), which is not what is tested here."""
-    from repro.verify import verify
+    from repro.evidence.verify import verify
 
     xdg = base / "xdg"
     project = make_example(base / "p")

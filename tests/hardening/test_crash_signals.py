@@ -14,9 +14,9 @@ import signal
 
 import pytest
 
-from repro import jsonio, signing
+from repro.evidence import jsonio, signing
 from repro.errors import INVALID, WriteError
-from repro.manifest import Manifest
+from repro.evidence.manifest import Manifest
 from tests.hardening.cases import describe, disk_full_scenario, is_clean, kill9_scenario, outcome, signal_scenario
 
 KILLS = 6

@@ -18,11 +18,12 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from repro import config, jsonio, signing
+from repro import config
+from repro.evidence import jsonio, signing
 from repro.compare import load_rules
 from repro.errors import INTEGRITY, INVALID, SigningKeyError, UsageError
-from repro.manifest import Manifest
-from repro.replay import load_rules_file
+from repro.evidence.manifest import Manifest
+from repro.replay.orchestrate import load_rules_file
 from tests.hardening.cases import (
     consume_manifest,
     describe,

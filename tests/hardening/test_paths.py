@@ -15,9 +15,10 @@ import sys
 
 import pytest
 
-from repro import config, signing
+from repro import config
+from repro.evidence import signing
 from repro.errors import INTEGRITY, INVALID, UnsafePathError, UsageError
-from repro.manifest import Manifest, check_relpath
+from repro.evidence.manifest import Manifest, check_relpath
 from repro.paths import confine, expand
 from tests.hardening.cases import (
     UNSAFE_PATHS,

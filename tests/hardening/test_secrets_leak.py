@@ -18,7 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repro import secrets, signing
+from repro import secrets
+from repro.evidence import signing
 from repro.errors import INVALID
 from tests.hardening.cases import cli, make_example, secrets_scenario
 

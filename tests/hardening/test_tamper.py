@@ -18,10 +18,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from repro import jsonio, signing
+from repro.evidence import jsonio, signing
 from repro.errors import INTEGRITY, INVALID, IntegrityError
-from repro.manifest import Manifest
-from repro.replay import ReplayOptions, replay
+from repro.evidence.manifest import Manifest
+from repro.replay.orchestrate import ReplayOptions, replay
 from tests.hardening.cases import (
     benign_rewrites,
     describe,

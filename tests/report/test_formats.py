@@ -8,11 +8,11 @@ import xml.etree.ElementTree as ET
 import pytest
 from jsonschema import Draft202012Validator
 
-from repro import validation
+from repro.evidence import validation
 from repro.compare import Verdict
-from repro.drift import DiffReport
+from repro.replay.drift import DiffReport
 from repro.errors import UsageError
-from repro.replay_report import Change, ReplayReport
+from repro.replay.result import Change, ReplayReport
 from repro.report.formats import DIFF_FORMATS, FORMATS, get_diff_format, get_format
 from repro.report.interface import DiffFormat, ReplayFormat
 from repro.report.json import REPLAY_SCHEMA

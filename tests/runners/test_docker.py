@@ -15,7 +15,7 @@ import docker.errors
 import pytest
 import requests
 
-from repro import validation
+from repro.evidence import validation
 from repro.errors import InvalidManifestError, RunnerError, UsageError
 from repro.runners import docker as dr
 from repro.runners.base import Runner

@@ -20,8 +20,8 @@ import xxhash
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from repro import digest
-from repro.digest import (
+from repro.data import digest
+from repro.data.digest import (
     ALGORITHMS,
     CHUNK,
     DEFAULT_IGNORE,
@@ -41,7 +41,7 @@ from repro.digest import (
 )
 from repro.errors import UsageError
 from repro.progress import Progress, format_bytes
-from repro.statcache import StatCache
+from repro.data.statcache import StatCache
 
 
 def reference(data: bytes, algorithm: str) -> str:
@@ -504,7 +504,7 @@ def test_property_tree_digest_is_a_function_of_contents(tmp_path_factory: pytest
 
 
 def test_interpreter_runs_module_without_numpy_or_docker() -> None:
-    code = "import sys, repro.digest; print(sorted(m for m in ('numpy', 'docker', 'jsonschema') if m in sys.modules))"
+    code = "import sys, repro.data.digest; print(sorted(m for m in ('numpy', 'docker', 'jsonschema') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
     assert out.stdout.strip() == "[]"
 

@@ -5,7 +5,7 @@ import stat
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from repro import signing
+from repro.evidence import signing
 from repro.errors import IntegrityError, SigningKeyError
 
 

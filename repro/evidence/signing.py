@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from repro.errors import IntegrityError, SigningKeyError
-from repro.jsonio import read_regular, write_atomic
+from repro.evidence.jsonio import read_regular, write_atomic
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 PRIVATE_KEY_NAME = "signing-key.pem"

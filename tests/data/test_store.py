@@ -2,8 +2,8 @@
 
 import os
 
-from repro.digest import digest_file
-from repro.store import Store
+from repro.data.digest import digest_file
+from repro.data.store import Store
 
 
 def test_put_then_get_returns_a_verified_copy(tmp_path):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from repro import jsonio, signing, validation
+from repro.evidence import jsonio, signing, validation
 from repro.errors import IntegrityError, InvalidManifestError, UnsafePathError
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from repro import signing
-from repro.digest import digest_file, fingerprint
+from repro.evidence import signing
+from repro.data.digest import digest_file, fingerprint
 from repro.errors import IntegrityError
-from repro.manifest import Manifest, check_relpath
+from repro.evidence.manifest import Manifest, check_relpath
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repro import jsonio
+from repro.evidence import jsonio
 from repro.errors import InvalidManifestError
 
 

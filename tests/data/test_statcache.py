@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from repro import digest
-from repro.digest import Artifact, digest_bytes, fingerprint
-from repro.statcache import CACHE_RELPATH, OTHER_DEVICE_MARGIN_NS, StatCache, signature
+from repro.data import digest
+from repro.data.digest import Artifact, digest_bytes, fingerprint
+from repro.data.statcache import CACHE_RELPATH, OTHER_DEVICE_MARGIN_NS, StatCache, signature
 
 
 def write(path: Path, data: bytes | str) -> Path:

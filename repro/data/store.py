@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from repro.digest import digest_file, new_hasher
+from repro.data.digest import digest_file, new_hasher
 
 DEFAULT_MAX_BYTES = 2 * 1024**3
 CHUNK = 1 << 20

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from repro import validation
+from repro.evidence import validation
 from repro.errors import UsageError
 
 SCHEMAS = sorted(p.name for p in resources.files("repro.schemas").iterdir() if p.name.endswith(".schema.json"))

@@ -4,7 +4,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from repro.errors import IntegrityError, InvalidManifestError, UnsafePathError
-from repro.manifest import Manifest, build_statement, check_relpath
+from repro.evidence.manifest import Manifest, build_statement, check_relpath
 
 DIGEST = {"xxh3_128": "0" * 32}
 

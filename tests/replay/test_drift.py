@@ -1,12 +1,12 @@
-"""`repro.drift`: pure comparisons of two manifest predicates, built here as plain dicts."""
+"""`repro.replay.drift`: pure comparisons of two manifest predicates, built here as plain dicts."""
 
 from __future__ import annotations
 
 import pytest
 
-from repro.drift import ENVIRONMENT_FACETS, FACETS, drift
+from repro.replay.drift import ENVIRONMENT_FACETS, FACETS, drift
 from repro.errors import UsageError
-from repro.replay_report import Change
+from repro.replay.result import Change
 
 
 def _file(path: str, digest: str, size: int = 10) -> dict:

@@ -15,7 +15,7 @@ How the bytes are read, and why (measured, 2 GiB file in the page cache; see doc
 - files are hashed in parallel by a pool of threads pulling tasks: a large file is a task of its
   own (largest first), small files go in batches, so thread hand-offs stay rare. The hashes and
   the system calls release the GIL (python-xxhash only above 64 KiB, hence the 1 MiB chunks).
-- a stat cache (:mod:`repro.statcache`) skips files whose stat signature has not changed.
+- a stat cache (:mod:`repro.data.statcache`) skips files whose stat signature has not changed.
 
 Symbolic links inside a directory are never followed: each is recorded as an entry of its own
 whose digest is taken over the link's target string. A path named by the caller is followed,
@@ -46,8 +46,8 @@ import xxhash
 
 from repro.errors import UsageError
 from repro.progress import Progress
-from repro.statcache import SIGNATURE, StatCache, signature
-from repro.statcache import match as statcache_match
+from repro.data.statcache import SIGNATURE, StatCache, signature
+from repro.data.statcache import match as statcache_match
 
 ALGORITHMS = ("xxh3_128", "sha256")
 DEFAULT_ALGORITHM = "xxh3_128"
@@ -533,7 +533,7 @@ def fingerprint(
     oneshot = _oneshot(algorithm)
     rules = IgnoreRules(ignore)
     workers = default_jobs() if jobs is None else max(1, int(jobs))
-    # The filesystem clock is read before the first stat: see repro.statcache.
+    # The filesystem clock is read before the first stat: see repro.data.statcache.
     now = cache.fs_now() if cache is not None else None
     meter = Progress(progress)
     with _gc_paused():

@@ -11,19 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from repro import workspace
+from repro.replay import workspace
 from repro.capture import code as code_facet
 from repro.capture.seeds import THREAD_VARIABLES
 from repro.compare import RuleSet, Verdict, compare_file, load_rules
 from repro.config import RunSpec, find_project_root, load_config, new_run_id
-from repro.digest import digest_bytes, digest_file
+from repro.data.digest import digest_bytes, digest_file
 from repro.errors import IntegrityError, ReproError, UsageError
-from repro.manifest import Manifest, check_relpath
+from repro.evidence.manifest import Manifest, check_relpath
 from repro.paths import confine
-from repro.replay_report import ReplayReport
+from repro.replay.result import ReplayReport
 from repro.secrets import MASK
-from repro.store import Store
-from repro.verify import check_artifacts, check_sidecar, trusted_keys
+from repro.data.store import Store
+from repro.evidence.verify import check_artifacts, check_sidecar, trusted_keys
 
 Say = Callable[[str], None]
 
@@ -209,7 +209,7 @@ def compare_outputs(manifest: Manifest, replay: Manifest, root: Path, ws_root: P
 
 
 def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | None) -> ReplayReport:
-    from repro.drift import ENVIRONMENT_FACETS, drift
+    from repro.replay.drift import ENVIRONMENT_FACETS, drift
     from repro.run import execute_run, make_runner
 
     manifest = Manifest.load(opts.manifest_path)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from repro.errors import UsageError
-from repro.manifest import Manifest
-from repro.replay_report import Change
+from repro.evidence.manifest import Manifest
+from repro.replay.result import Change
 
 FACETS: tuple[str, ...] = (
     "code", "inputs", "outputs", "packages", "python", "os", "image", "hardware", "threads", "seeds", "environment",

@@ -1,0 +1,1 @@
+"""Evidence: the manifest record, strict JSON, schema validation, signatures and their verification."""
