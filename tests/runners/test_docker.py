@@ -15,10 +15,29 @@ import docker.errors
 import pytest
 import requests
 
-from repro.evidence import validation
 from repro.errors import InvalidManifestError, RunnerError, UsageError
-from repro.runners import docker as dr
+from repro.evidence import validation
 from repro.runners.base import Runner
+from repro.runners.docker.container import (
+    RUN_LABEL,
+    SITE_MOUNT,
+    bind,
+    container_config,
+    container_environment,
+    device_request,
+    exit_status,
+    parse_gpus,
+)
+from repro.runners.docker.facts import (
+    ImageFactsCache,
+    container_hardware,
+    deps_facet,
+    image_environment,
+    os_packages_facet,
+    probe_version,
+)
+from repro.runners.docker.pinning import context_digest, familiar, pin, repository_of
+from repro.runners.docker.runner import DockerRunner
 
 ID = "sha256:" + "1" * 64
 DIGEST = "sha256:" + "2" * 64
@@ -32,25 +51,25 @@ def test_importing_the_runner_does_not_import_the_sdk():
 
 
 def test_the_runner_implements_the_protocol(tmp_path):
-    assert isinstance(dr.DockerRunner("img", project_root=tmp_path), Runner)
+    assert isinstance(DockerRunner("img", project_root=tmp_path), Runner)
 
 
 def test_image_or_dockerfile_exactly_one(tmp_path):
     with pytest.raises(UsageError):
-        dr.DockerRunner(project_root=tmp_path)
+        DockerRunner(project_root=tmp_path)
     with pytest.raises(UsageError):
-        dr.DockerRunner("img", project_root=tmp_path, dockerfile=tmp_path / "Dockerfile")
+        DockerRunner("img", project_root=tmp_path, dockerfile=tmp_path / "Dockerfile")
 
 
 @pytest.mark.parametrize("given, parsed", [(None, None), ("", None), ("all", "all"), ("ALL", "all"), ("2", 2), (1, 1)])
 def test_gpus_all_or_a_count(given, parsed):
-    assert dr.parse_gpus(given) == parsed
+    assert parse_gpus(given) == parsed
 
 
 @pytest.mark.parametrize("bad", ["0", "-1", "two", "0,1"])
 def test_gpus_rejects_anything_else(bad):
     with pytest.raises(UsageError, match="--gpus"):
-        dr.parse_gpus(bad)
+        parse_gpus(bad)
 
 
 @pytest.mark.parametrize("reference, repository", [
@@ -62,94 +81,94 @@ def test_gpus_rejects_anything_else(bad):
     (f"127.0.0.1:5000/o/r:t@{DIGEST}", "127.0.0.1:5000/o/r"),
 ])
 def test_repository_of_a_reference(reference, repository):
-    assert dr.repository_of(reference) == repository
+    assert repository_of(reference) == repository
 
 
 def test_default_registry_names_compare_in_their_short_form():
     from docker.auth import INDEX_NAME
 
-    assert dr.familiar(f"{INDEX_NAME}/library/python") == "python"
-    assert dr.familiar("library/python") == "python"
-    assert dr.familiar(f"{INDEX_NAME}/pytorch/pytorch") == "pytorch/pytorch"
-    assert dr.familiar("127.0.0.1:5000/library/x") == "127.0.0.1:5000/library/x"
+    assert familiar(f"{INDEX_NAME}/library/python") == "python"
+    assert familiar("library/python") == "python"
+    assert familiar(f"{INDEX_NAME}/pytorch/pytorch") == "pytorch/pytorch"
+    assert familiar("127.0.0.1:5000/library/x") == "127.0.0.1:5000/library/x"
 
 
 def test_pin_prefers_the_named_repositorys_digest():
     digests = [f"127.0.0.1:5000/mirror/python@{OTHER}", f"python@{DIGEST}"]
-    assert dr.pin("python:3.11-slim", ID, digests) == f"python@{DIGEST}"
-    assert dr.pin("library/python:3.11-slim", ID, digests) == f"python@{DIGEST}"
+    assert pin("python:3.11-slim", ID, digests) == f"python@{DIGEST}"
+    assert pin("library/python:3.11-slim", ID, digests) == f"python@{DIGEST}"
 
 
 def test_pin_keeps_a_digest_reference_and_falls_back_to_any_digest_then_the_id():
     ref = f"127.0.0.1:5000/repro-test/python@{DIGEST}"
-    assert dr.pin(ref, ID, [ref]) == ref
-    assert dr.pin(ref, ID, []) == ref  # a digest reference is already immutable
-    assert dr.pin("local/tag:1", ID, [f"127.0.0.1:5000/local/tag@{DIGEST}"]) == f"127.0.0.1:5000/local/tag@{DIGEST}"
-    assert dr.pin("local/tag:1", ID, []) == ID
-    assert dr.pin(None, ID, []) == ID
+    assert pin(ref, ID, [ref]) == ref
+    assert pin(ref, ID, []) == ref  # a digest reference is already immutable
+    assert pin("local/tag:1", ID, [f"127.0.0.1:5000/local/tag@{DIGEST}"]) == f"127.0.0.1:5000/local/tag@{DIGEST}"
+    assert pin("local/tag:1", ID, []) == ID
+    assert pin(None, ID, []) == ID
 
 
 def test_container_environment_passes_the_hosts_thread_settings_and_puts_the_site_first():
-    image = dr.image_environment(["PATH=/usr/bin", "PYTHONPATH=/app/lib", "BROKEN", "EMPTY="])
+    image = image_environment(["PATH=/usr/bin", "PYTHONPATH=/app/lib", "BROKEN", "EMPTY="])
     assert image == {"PATH": "/usr/bin", "PYTHONPATH": "/app/lib", "EMPTY": ""}
     host = {"OMP_NUM_THREADS": "3", "HOME": "/root", "AWS_SECRET_ACCESS_KEY": "x", "PYTHONHASHSEED": "1"}
-    env = dr.container_environment(image, host, {"REPRO_SEED": "7", "PYTHONHASHSEED": "7"})
+    env = container_environment(image, host, {"REPRO_SEED": "7", "PYTHONHASHSEED": "7"})
     assert env == {"OMP_NUM_THREADS": "3", "PYTHONHASHSEED": "7", "REPRO_SEED": "7",
-                   "PYTHONPATH": f"{dr.SITE_MOUNT}:/app/lib", "PYTHONUNBUFFERED": "1"}
-    assert "PYTHONUNBUFFERED" not in dr.container_environment({"PYTHONUNBUFFERED": "0"}, {}, {})
-    assert dr.container_environment({}, {}, {})["PYTHONPATH"] == dr.SITE_MOUNT
+                   "PYTHONPATH": f"{SITE_MOUNT}:/app/lib", "PYTHONUNBUFFERED": "1"}
+    assert "PYTHONUNBUFFERED" not in container_environment({"PYTHONUNBUFFERED": "0"}, {}, {})
+    assert container_environment({}, {}, {})["PYTHONPATH"] == SITE_MOUNT
 
 
 def test_container_config_pins_mounts_user_network_gpus_and_labels(tmp_path):
-    config = dr.container_config(
+    config = container_config(
         image_id=ID, argv=("python", "train.py"), cwd=str(tmp_path / "sub"), env={"A": "1"},
-        mounts=[dr.bind(tmp_path, str(tmp_path), read_only=False), dr.bind(Path("/site"), dr.SITE_MOUNT, read_only=True)],
-        user="1000:1000", network="none", gpus=2, labels={dr.RUN_LABEL: "r1"},
+        mounts=[bind(tmp_path, str(tmp_path), read_only=False), bind(Path("/site"), SITE_MOUNT, read_only=True)],
+        user="1000:1000", network="none", gpus=2, labels={RUN_LABEL: "r1"},
     )
     assert config["Image"] == ID and config["Cmd"] == ["python", "train.py"] and "Entrypoint" not in config
     assert config["WorkingDir"] == str(tmp_path / "sub") and config["User"] == "1000:1000"
-    assert config["Env"] == ["A=1"] and config["Labels"] == {dr.RUN_LABEL: "r1"}
+    assert config["Env"] == ["A=1"] and config["Labels"] == {RUN_LABEL: "r1"}
     assert config["Tty"] is False and config["OpenStdin"] is False and config["AttachStdout"] is True
     host = config["HostConfig"]
     assert host["NetworkMode"] == "none" and host["AutoRemove"] is False
     assert host["Mounts"] == [
         {"Type": "bind", "Source": str(tmp_path), "Target": str(tmp_path), "ReadOnly": False},
-        {"Type": "bind", "Source": "/site", "Target": dr.SITE_MOUNT, "ReadOnly": True},
+        {"Type": "bind", "Source": "/site", "Target": SITE_MOUNT, "ReadOnly": True},
     ]
     assert host["DeviceRequests"] == [{"Driver": "", "Count": 2, "DeviceIDs": None, "Capabilities": [["gpu"]],
                                        "Options": {}}]
-    assert dr.device_request("all")["Count"] == -1
-    plain = dr.container_config(image_id=ID, argv=["-I", "p.py"], cwd="/", env={}, mounts=[], user="0:0",
+    assert device_request("all")["Count"] == -1
+    plain = container_config(image_id=ID, argv=["-I", "p.py"], cwd="/", env={}, mounts=[], user="0:0",
                                 network="host", gpus=None, labels={}, entrypoint=["python3"])
     assert plain["Entrypoint"] == ["python3"] and "DeviceRequests" not in plain["HostConfig"]
 
 
 def test_exit_status_keeps_the_commands_code_unless_repro_had_to_kill():
-    assert dr.exit_status(0, [], False) == (0, None)
-    assert dr.exit_status(3, [], False) == (3, None)
-    assert dr.exit_status(130, [signal.SIGINT], False) == (130, "SIGINT")
-    assert dr.exit_status(0, [signal.SIGINT], False) == (0, "SIGINT")  # the program handled it
-    assert dr.exit_status(137, [signal.SIGTERM], True) == (143, "SIGTERM")
-    assert dr.exit_status(137, [signal.SIGINT, signal.SIGINT], True) == (130, "SIGINT")
+    assert exit_status(0, [], False) == (0, None)
+    assert exit_status(3, [], False) == (3, None)
+    assert exit_status(130, [signal.SIGINT], False) == (130, "SIGINT")
+    assert exit_status(0, [signal.SIGINT], False) == (0, "SIGINT")  # the program handled it
+    assert exit_status(137, [signal.SIGTERM], True) == (143, "SIGTERM")
+    assert exit_status(137, [signal.SIGINT, signal.SIGINT], True) == (130, "SIGINT")
 
 
 def test_os_packages_are_sorted_counted_and_digested_independently_of_order():
     raw = {"manager": "dpkg", "source": "dpkg-query",
            "packages": [{"name": "zlib1g", "version": "1", "arch": "amd64"}, {"name": "bash", "version": "5"}]}
-    facet = dr.os_packages_facet(raw, "sha256")
+    facet = os_packages_facet(raw, "sha256")
     assert facet["manager"] == "dpkg" and facet["count"] == 2 and "source" not in facet
     assert [p["name"] for p in facet["packages"]] == ["bash", "zlib1g"]
-    reordered = dr.os_packages_facet({**raw, "packages": raw["packages"][::-1]}, "sha256")
+    reordered = os_packages_facet({**raw, "packages": raw["packages"][::-1]}, "sha256")
     assert reordered["digest"] == facet["digest"] and set(facet["digest"]) == {"sha256"}
-    changed = dr.os_packages_facet({**raw, "packages": [{"name": "bash", "version": "6"}]}, "sha256")
+    changed = os_packages_facet({**raw, "packages": [{"name": "bash", "version": "6"}]}, "sha256")
     assert changed["digest"] != facet["digest"]
-    assert dr.os_packages_facet(None, "sha256") is None
+    assert os_packages_facet(None, "sha256") is None
 
 
 def test_deps_take_the_kernel_from_the_engine_not_from_the_cached_probe():
     probed = {"python": {"version": "3.11.2"}, "distributions": [], "os": {"release": "old-kernel", "system": "Linux"},
               "os_packages": None}
-    deps = dr.deps_facet(probed, assumed=True, kernel="6.1.0", algorithm="xxh3_128")
+    deps = deps_facet(probed, assumed=True, kernel="6.1.0", algorithm="xxh3_128")
     assert deps["os"]["release"] == "6.1.0" and deps["interpreter_assumed"] is True and deps["os_packages"] is None
     assert probed["os"]["release"] == "old-kernel"  # the cached facts are not modified
 
@@ -161,25 +180,25 @@ HOST_HW = {"cpu": {"model": "EPYC", "vendor": "AuthenticAMD", "flags": ["avx2"],
 
 def test_hardware_is_what_the_engine_grants_the_container():
     engine = {"NCPU": 16, "MemTotal": 64 << 30, "Architecture": "x86_64"}
-    hw = dr.container_hardware(HOST_HW, engine, None, local=True)
+    hw = container_hardware(HOST_HW, engine, None, local=True)
     assert hw["cpu"]["model"] == "EPYC" and hw["cpu"]["flags"] == ["avx2"]
     assert hw["cpu"]["logical_cores"] == 16 and hw["cpu"]["usable_cores"] == 16 and hw["memory_bytes"] == 64 << 30
     assert hw["gpus"] == []  # a container sees no GPU unless asked
-    assert [g["uuid"] for g in dr.container_hardware(HOST_HW, engine, "all", local=True)["gpus"]] == ["GPU-0", "GPU-1"]
-    assert [g["uuid"] for g in dr.container_hardware(HOST_HW, engine, 1, local=True)["gpus"]] == ["GPU-0"]
-    remote = dr.container_hardware(HOST_HW, engine, "all", local=False)
+    assert [g["uuid"] for g in container_hardware(HOST_HW, engine, "all", local=True)["gpus"]] == ["GPU-0", "GPU-1"]
+    assert [g["uuid"] for g in container_hardware(HOST_HW, engine, 1, local=True)["gpus"]] == ["GPU-0"]
+    remote = container_hardware(HOST_HW, engine, "all", local=False)
     assert remote["cpu"]["model"] is None and remote["gpus"] == [] and "note" in remote
 
 
 def test_image_facts_cache_round_trip_and_invalidation(tmp_path):
-    cache = dr.ImageFactsCache(tmp_path / "c", "v1")
+    cache = ImageFactsCache(tmp_path / "c", "v1")
     assert cache.get(ID, "python") is None
     facts = {"python": {"version": "3.11.2"}, "distributions": [], "os": {}, "os_packages": None}
     cache.put(ID, "python", facts)
     cache.put(ID, "python3", {**facts, "python": {"version": "3.11.3"}})
     assert cache.get(ID, "python") == facts and cache.get(ID, "python3")["python"]["version"] == "3.11.3"
     assert cache.path(ID).name == "1" * 64 + ".json"
-    assert dr.ImageFactsCache(tmp_path / "c", "v2").get(ID, "python") is None  # other probe code
+    assert ImageFactsCache(tmp_path / "c", "v2").get(ID, "python") is None  # other probe code
     cache.path(ID).write_text("{not json")
     assert cache.get(ID, "python") is None
     cache.path(ID).write_text(json.dumps({"format": 1, "probe": "v1", "image_id": OTHER, "interpreters": {}}))
@@ -187,20 +206,20 @@ def test_image_facts_cache_round_trip_and_invalidation(tmp_path):
 
 
 def test_probe_version_is_stable_and_names_the_probe_code():
-    assert dr.probe_version() == dr.probe_version() and len(dr.probe_version()) == 32
+    assert probe_version() == probe_version() and len(probe_version()) == 32
 
 
 def test_context_digest_follows_dockerignore(tmp_path):
     (tmp_path / "Dockerfile").write_text("FROM x\n")
     (tmp_path / "app.py").write_text("print(1)\n")
-    before = dr.context_digest(tmp_path, tmp_path / "Dockerfile", "xxh3_128")
+    before = context_digest(tmp_path, tmp_path / "Dockerfile", "xxh3_128")
     (tmp_path / "big.bin").write_bytes(b"0" * 10)
-    with_big = dr.context_digest(tmp_path, tmp_path / "Dockerfile", "xxh3_128")
+    with_big = context_digest(tmp_path, tmp_path / "Dockerfile", "xxh3_128")
     (tmp_path / ".dockerignore").write_text("# comment\nbig.bin\n")
-    ignored = dr.context_digest(tmp_path, tmp_path / "Dockerfile", "xxh3_128")
+    ignored = context_digest(tmp_path, tmp_path / "Dockerfile", "xxh3_128")
     assert before != with_big and ignored != with_big
     (tmp_path / "big.bin").write_bytes(b"1" * 10)
-    assert dr.context_digest(tmp_path, tmp_path / "Dockerfile", "xxh3_128") == ignored
+    assert context_digest(tmp_path, tmp_path / "Dockerfile", "xxh3_128") == ignored
 
 
 def check_runner(runner: dict) -> None:
@@ -263,8 +282,8 @@ class FakeAPI:
         return {"Name": name}
 
 
-def runner_with(api: FakeAPI, tmp_path: Path, image="repro-test/nope:missing", **kw) -> dr.DockerRunner:
-    r = dr.DockerRunner(image, project_root=tmp_path, **kw)
+def runner_with(api: FakeAPI, tmp_path: Path, image="repro-test/nope:missing", **kw) -> DockerRunner:
+    r = DockerRunner(image, project_root=tmp_path, **kw)
     r._api = api
     return r
 
@@ -323,7 +342,7 @@ def test_an_unknown_network_fails_before_the_run(tmp_path):
 
 def test_an_unreachable_engine_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", "unix://" + str(tmp_path / "no.sock"))
-    r = dr.DockerRunner("x", project_root=tmp_path)
+    r = DockerRunner("x", project_root=tmp_path)
     with pytest.raises(RunnerError) as e:
         r.prepare()
     assert e.value.message.startswith("cannot reach the Docker engine") and "\n" not in e.value.message
@@ -336,7 +355,7 @@ def test_from_spec_reads_paths_relative_to_the_working_directory(tmp_path):
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     spec = build_run_spec(("python", "t.py"), cwd=tmp_path, dockerfile="docker/Dockerfile", gpus="all",
                           network="host", quiet=True)
-    r = dr.DockerRunner.from_spec(spec)
+    r = DockerRunner.from_spec(spec)
     assert r.dockerfile == tmp_path / "docker" / "Dockerfile" and r.build_context is None
     assert r.gpus == "all" and r.network == "host" and r.run_id == spec.run_id
     assert r.user == f"{os.getuid()}:{os.getgid()}" and r.image is None

@@ -16,403 +16,66 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sys
 import threading
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from repro.capture import hardware as hardware_facet
 from repro.capture.deps import is_python
-from repro.capture.seeds import DETERMINISM_VARIABLES, THREAD_VARIABLES
 from repro.errors import RunnerError, UsageError
 from repro.runners.base import ExecResult, ExecSpec
+from repro.runners.docker.container import (
+    PROBE_MOUNT,
+    ROLE_LABEL,
+    RUN_LABEL,
+    SITE_MOUNT,
+    STDERR,
+    STDOUT,
+    bind,
+    close_attach,
+    container_config,
+    container_environment,
+    exit_status,
+    parse_gpus,
+    pump_frames,
+    write_all,
+)
+from repro.runners.docker.engine import engine_errors, explain, lookup, one_line
+from repro.runners.docker.facts import (
+    ImageFactsCache,
+    container_hardware,
+    deps_facet,
+    image_environment,
+)
+from repro.runners.docker.pinning import PinnedImage, context_digest, pin
 from repro.runners.host import utc_now
 from repro.runners.streams import tee
 
 if TYPE_CHECKING:
     from repro.config import RunSpec
 
-SITE_MOUNT = "/opt/repro/site"
-PROBE_MOUNT = "/opt/repro/probe"
-RUN_LABEL = "repro.run-id"
-ROLE_LABEL = "repro.role"
+
+
+
 STOP_GRACE_S = 5.0  # after forwarding Ctrl-C / SIGTERM, before SIGKILL
+
+
 PROBE_TIMEOUT_S = 120.0
-CACHE_FORMAT = 1
+
+
 FORWARDED = (signal.SIGINT, signal.SIGTERM)
+
+
 UNLISTED_NETWORKS = ("none", "host")  # always there; `docker network inspect` may not show them
-STDOUT, STDERR = 1, 2
+
 
 Say = Callable[[str], None]
 
 
-# --- one-line errors ----------------------------------------------------------------------------
-
-
-def one_line(text: object, limit: int = 300) -> str:
-    """Collapse an engine message to one line a user can read."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def explain(error: BaseException) -> str:
-    """The useful part of an SDK or transport exception: the engine's own explanation if any."""
-    message = getattr(error, "explanation", None) or str(error) or type(error).__name__
-    return one_line(message)
-
-
-@contextmanager
-def engine_errors(doing: str) -> Iterator[None]:
-    """Translate docker.errors.* and requests exceptions raised inside the block to RunnerError."""
-    import docker.errors
-    import requests.exceptions
-
-    try:
-        yield
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-        raise RunnerError(f"{doing}: {explain(e)}") from e
-
-
-def lookup(call: Callable[[], Any], doing: str) -> Any | None:
-    """`call()`, or None when the engine answers 404 (no such image, network, container)."""
-    import docker.errors
-
-    try:
-        with engine_errors(doing):
-            return call()
-    except RunnerError as e:
-        if isinstance(e.__cause__, docker.errors.NotFound):
-            return None
-        raise
-
-
-# --- pure parts: references, configuration, facts -------------------------------------------------
-
-
-def parse_gpus(value: str | int | None) -> str | int | None:
-    """`--gpus all|N` (or `gpus:` in repro.yaml) -> "all", a positive count, or None."""
-    if value is None or str(value).strip() == "":
-        return None
-    text = str(value).strip().lower()
-    if text == "all":
-        return "all"
-    if text.isdigit() and int(text) >= 1:
-        return int(text)
-    raise UsageError(f"--gpus must be 'all' or a positive number of GPUs, not {value!r}")
-
-
-def repository_of(reference: str) -> str:
-    """`host:5000/name:tag@sha256:...` -> `host:5000/name` (a registry port is not a tag)."""
-    name = reference.split("@", 1)[0]
-    head, _, last = name.rpartition("/")
-    if ":" in last:
-        last = last.split(":", 1)[0]
-    return f"{head}/{last}" if head else last
-
-
-def familiar(repository: str) -> str:
-    """A repository in the short form the engine shows in RepoDigests: the default registry's
-    name and its `library/` namespace dropped (the SDK knows which registry is the default)."""
-    from docker.auth import INDEX_NAME, resolve_repository_name
-    from docker.errors import InvalidRepository
-
-    try:
-        registry, name = resolve_repository_name(repository)
-    except InvalidRepository:  # an odd name is compared as it is written
-        return repository
-    if registry != INDEX_NAME:
-        return f"{registry}/{name}"
-    return name[len("library/"):] if name.startswith("library/") and name.count("/") == 1 else name
-
-
-def pin(reference: str | None, image_id: str, repo_digests: Sequence[str]) -> str:
-    """The immutable reference to record. A reference by digest is already pinned. Otherwise the
-    RepoDigest of the repository the user named, else any RepoDigest of the image (the same
-    content, pullable from where it was pushed), else the image ID (built or imported here and
-    never pushed: only this engine has it)."""
-    ordered = sorted(repo_digests)
-    if reference and "@" in reference:
-        wanted = familiar(repository_of(reference)) + "@" + reference.split("@", 1)[1]
-        return next((d for d in ordered if familiar(repository_of(d)) + "@" + d.split("@", 1)[1] == wanted), reference)
-    if reference:
-        repo = familiar(repository_of(reference))
-        for d in ordered:
-            if familiar(repository_of(d)) == repo:
-                return d
-    return ordered[0] if ordered else image_id
-
-
-def image_environment(image_env: Sequence[str] | None) -> dict[str, str]:
-    """`["PATH=/usr/bin", ...]` (an image's Config.Env) as a dict."""
-    out: dict[str, str] = {}
-    for item in image_env or ():
-        key, sep, value = item.partition("=")
-        if sep:
-            out[key] = value
-    return out
-
-
-def container_environment(image_env: Mapping[str, str], host_env: Mapping[str, str],
-                          repro_env: Mapping[str, str]) -> dict[str, str]:
-    """The variables repro passes to the container; the engine puts them over the image's ENV.
-
-    The host's own variables stay out (a container is a separate world), except the thread and
-    determinism settings the host runner would pass on: the same command gets the same settings
-    wherever it runs. repro's variables win, and the injected site goes first on PYTHONPATH,
-    before any PYTHONPATH the image sets."""
-    env = {k: host_env[k] for k in (*THREAD_VARIABLES, *DETERMINISM_VARIABLES) if k in host_env}
-    env.update(repro_env)
-    existing = image_env.get("PYTHONPATH")
-    env["PYTHONPATH"] = SITE_MOUNT + (":" + existing if existing else "")
-    if "PYTHONUNBUFFERED" not in image_env:
-        env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def bind(source: Path, target: str, *, read_only: bool) -> dict:
-    """A bind mount in the engine's `Mounts` form: unlike `-v`, a missing source is an error and a
-    colon in a path is harmless."""
-    return {"Type": "bind", "Source": str(source), "Target": target, "ReadOnly": read_only}
-
-
-def device_request(gpus: str | int) -> dict:
-    """`--gpus all|N` as the engine's DeviceRequest (what `docker run --gpus` sends)."""
-    return {"Driver": "", "Count": -1 if gpus == "all" else int(gpus), "DeviceIDs": None,
-            "Capabilities": [["gpu"]], "Options": {}}
-
-
-def container_config(*, image_id: str, argv: Sequence[str], cwd: str, env: Mapping[str, str],
-                     mounts: Sequence[dict], user: str, network: str, gpus: str | int | None,
-                     labels: Mapping[str, str], entrypoint: Sequence[str] | None = None) -> dict:
-    """The body of `POST /containers/create`: the image by ID (so a tag moved since `prepare`
-    cannot change what runs), output attached, no TTY, no stdin, never auto-removed (the exit code
-    is read after the container stops, then repro removes it)."""
-    host_config: dict[str, Any] = {"Mounts": list(mounts), "NetworkMode": network, "AutoRemove": False}
-    if gpus is not None:
-        host_config["DeviceRequests"] = [device_request(gpus)]
-    config: dict[str, Any] = {
-        "Image": image_id,
-        "Cmd": list(argv),
-        "Env": [f"{k}={v}" for k, v in env.items()],
-        "WorkingDir": cwd,
-        "User": user,
-        "Labels": dict(labels),
-        "AttachStdin": False,
-        "AttachStdout": True,
-        "AttachStderr": True,
-        "OpenStdin": False,
-        "Tty": False,
-        "HostConfig": host_config,
-    }
-    if entrypoint is not None:
-        config["Entrypoint"] = list(entrypoint)
-    return config
-
-
-def exit_status(status_code: int, received: Sequence[int], escalated: bool) -> tuple[int, str | None]:
-    """Exit code and signal name to record. A command that exits by itself after the forwarded
-    signal keeps its own code (as on the host); one repro had to kill reports 128 + the signal the
-    user sent (130 for Ctrl-C, 143 for SIGTERM), not the 137 of the SIGKILL."""
-    name = signal.Signals(received[-1]).name if received else None
-    if received and escalated:
-        return 128 + received[-1], name
-    return status_code, name
-
-
-def os_packages_facet(raw: dict | None, algorithm: str) -> dict | None:
-    """The OS package list the image probe found, sorted, with a digest over its canonical JSON so
-    two images compare in one step and a difference is named by the list."""
-    if not raw or not isinstance(raw.get("packages"), list):
-        return None
-    from repro.data.digest import digest_bytes
-    from repro.evidence.jsonio import canonical_bytes
-
-    packages = sorted(raw["packages"], key=lambda p: (p.get("name", ""), p.get("arch", ""), p.get("version", "")))
-    return {
-        "manager": raw.get("manager"),
-        "digest": digest_bytes(canonical_bytes(packages), algorithm),
-        "count": len(packages),
-        "packages": packages,
-    }
-
-
-def deps_facet(probed: dict, *, assumed: bool, kernel: str | None, algorithm: str) -> dict:
-    """The `deps` facet from what the image probe printed. The kernel is the engine host's, not
-    the image's: it is taken from the engine on every run, never from the cache."""
-    out = {k: v for k, v in probed.items() if k != "os_packages"}
-    out["interpreter_assumed"] = assumed
-    if isinstance(out.get("os"), dict) and kernel:
-        out["os"] = {**out["os"], "release": kernel}
-    out["os_packages"] = os_packages_facet(probed.get("os_packages"), algorithm)
-    return out
-
-
-def container_hardware(host: dict, engine: Mapping[str, Any], gpus: str | int | None, *, local: bool) -> dict:
-    """The machine as the container sees it. A container shares the engine host's kernel, so the
-    CPU model and the ISA flags are the host's /proc/cpuinfo when the engine is local. Cores and
-    memory are what the engine grants: repro sets no CPU or memory limit, so the engine host's.
-    GPUs: none unless requested; `--gpus N` gives the first N."""
-    if local:
-        cpu = dict(host.get("cpu", {}))
-    else:
-        cpu = {"model": None, "vendor": None, "flags": [], "architecture": engine.get("Architecture")}
-    if engine.get("NCPU"):
-        cpu["logical_cores"] = engine["NCPU"]
-        cpu["usable_cores"] = engine["NCPU"]
-    visible = list(host.get("gpus", [])) if local else []
-    out = {
-        "cpu": cpu,
-        "memory_bytes": engine.get("MemTotal") or host.get("memory_bytes"),
-        "gpus": [] if gpus is None else visible if gpus == "all" else visible[: int(gpus)],
-        "container_limits": {"cpus": None, "memory_bytes": None},
-    }
-    if not local:
-        out["note"] = "the engine is not on this machine: CPU model, flags and GPUs are not known"
-    return out
-
-
-def context_digest(context: Path, dockerfile: Path, algorithm: str) -> dict:
-    """Digest of the build context as the SDK sends it: the files `.dockerignore` lets through."""
-    from docker.utils.build import exclude_paths
-
-    from repro.data.digest import FileEntry, digest_bytes, digest_file, tree_root_digest
-
-    patterns: list[str] = []
-    ignore_file = context / ".dockerignore"
-    if ignore_file.is_file():
-        lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
-        patterns = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
-    try:
-        inside = dockerfile.relative_to(context).as_posix()
-    except ValueError:
-        inside = None
-    entries = []
-    for rel in sorted(exclude_paths(str(context), patterns, dockerfile=inside)):
-        path = context / rel
-        if path.is_symlink():
-            target = os.readlink(path)
-            entries.append(FileEntry(rel, len(target.encode()), digest_bytes(target.encode(), algorithm), link=target))
-        elif path.is_file():
-            entries.append(FileEntry(rel, path.stat().st_size, digest_file(path, algorithm),
-                                     executable=os.access(path, os.X_OK)))
-    return tree_root_digest(entries, algorithm)
-
-
-# --- the image-facts cache ------------------------------------------------------------------------
-
-
-def probe_version() -> str:
-    """Digest of the probe scripts: a cache written by other probe code is not reused."""
-    from repro.data.digest import digest_bytes
-    from repro.inject import probe_script
-
-    here = probe_script().parent
-    data = (here / "probe.py").read_bytes() + b"\0" + (here / "image_probe.py").read_bytes()
-    return digest_bytes(data, "xxh3_128")["xxh3_128"]
-
-
-class ImageFactsCache:
-    """What the image probe printed, one JSON file per image ID, one entry per interpreter name.
-
-    An image ID is the digest of the image's content, so facts probed inside it cannot go stale;
-    the kernel and the hardware, which belong to the machine, are never cached. The files are
-    written atomically, and one that cannot be read is ignored and probed again."""
-
-    def __init__(self, directory: Path, version: str | None = None) -> None:
-        self.directory = directory
-        if version is not None:
-            self.version = version
-
-    @cached_property
-    def version(self) -> str:
-        return probe_version()
-
-    def path(self, image_id: str) -> Path:
-        return self.directory / f"{image_id.split(':', 1)[-1]}.json"
-
-    def _load(self, image_id: str) -> dict:
-        try:
-            data = json.loads(self.path(image_id).read_bytes())
-        except (OSError, ValueError):
-            return {}
-        ok = isinstance(data, dict) and data.get("format") == CACHE_FORMAT and data.get("probe") == self.version
-        if not ok or data.get("image_id") != image_id or not isinstance(data.get("interpreters"), dict):
-            return {}
-        return data
-
-    def get(self, image_id: str, interpreter: str) -> dict | None:
-        facts = self._load(image_id).get("interpreters", {}).get(interpreter)
-        return facts if isinstance(facts, dict) and "python" in facts else None
-
-    def put(self, image_id: str, interpreter: str, facts: dict) -> None:
-        from repro.evidence.jsonio import write_atomic
-
-        data = self._load(image_id) or {"format": CACHE_FORMAT, "probe": self.version, "image_id": image_id,
-                                        "interpreters": {}}
-        data["interpreters"][interpreter] = facts
-        try:
-            write_atomic(self.path(image_id), json.dumps(data, sort_keys=True).encode())
-        except OSError:
-            pass  # a cache that cannot be written only costs the next run a probe
-
-
-# --- the runner -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PinnedImage:
-    reference: str | None  # as the user gave it; None for an image built from a Dockerfile
-    pinned: str  # name@sha256:<digest>, or sha256:<image id>
-    id: str
-    repo_digests: tuple[str, ...]
-    env: tuple[str, ...] = ()  # the image's Config.Env
-
-    def to_json(self) -> dict:
-        return {"reference": self.reference, "pinned": self.pinned, "id": self.id,
-                "repo_digests": list(self.repo_digests)}
-
-
 def _stderr_say(message: str) -> None:
     print(f"repro: {message}", file=sys.stderr, flush=True)
-
-
-def _close(sock: Any) -> None:
-    """Close an attach socket, waking a reader blocked on it (close alone does not)."""
-    raw = getattr(sock, "_sock", sock)
-    try:
-        raw.shutdown(socket.SHUT_RDWR)
-    except (OSError, AttributeError):
-        pass
-    try:
-        sock.close()
-    except OSError:
-        pass
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _pump(sock: Any, sinks: Mapping[int, Callable[[bytes], None]]) -> None:
-    """Demultiplex the attach stream (8-byte frame headers, no TTY) into the sinks by stream id."""
-    from docker.utils.socket import frames_iter
-
-    try:
-        for stream, data in frames_iter(sock, False):
-            sink = sinks.get(stream)
-            if sink is not None and data:
-                sink(data)
-    except (OSError, ValueError):
-        pass  # the socket was closed under us: the container is being torn down
 
 
 class DockerRunner:
@@ -654,11 +317,11 @@ class DockerRunner:
                 try:
                     self._api.start(cid)
                     watchdog.start()
-                    _pump(sock, {STDOUT: out.append, STDERR: err.append})
+                    pump_frames(sock, {STDOUT: out.append, STDERR: err.append})
                     code = self._api.wait(cid, timeout=PROBE_TIMEOUT_S).get("StatusCode")
                 finally:
                     watchdog.cancel()
-                    _close(sock)
+                    close_attach(sock)
             finally:
                 self._remove(cid)
         if code != 0:
@@ -733,7 +396,7 @@ class DockerRunner:
 
         def pump() -> None:
             try:
-                _pump(sock, {n: (lambda data, fd=fd: _write_all(fd, data)) for n, fd in writers.items()})
+                pump_frames(sock, {n: (lambda data, fd=fd: write_all(fd, data)) for n, fd in writers.items()})
             finally:
                 for fd in writers.values():
                     os.close(fd)
@@ -777,7 +440,7 @@ class DockerRunner:
                 signal.signal(s, h)
             if completed:  # the engine ends the attach stream once the output is delivered
                 pumper.join(timeout=30)
-            _close(sock)
+            close_attach(sock)
             pumper.join()
             out.join()
             err.join()
