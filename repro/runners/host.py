@@ -13,7 +13,7 @@ from pathlib import Path
 from repro.capture import deps, hardware
 from repro.errors import RunnerError
 from repro.runners.base import ExecResult, ExecSpec
-from repro.runners.streams import tee
+from repro.runners.streams import binary_sink, tee
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM)
 
@@ -87,8 +87,8 @@ class HostRunner:
 
         previous = {s: signal.signal(s, forward) for s in FORWARDED}
         try:
-            out = tee(proc.stdout, spec.stdout_log, sys.stdout.buffer if spec.echo else None)
-            err = tee(proc.stderr, spec.stderr_log, sys.stderr.buffer if spec.echo else None)
+            out = tee(proc.stdout, spec.stdout_log, binary_sink(sys.stdout) if spec.echo else None)
+            err = tee(proc.stderr, spec.stderr_log, binary_sink(sys.stderr) if spec.echo else None)
             code = proc.wait()
             out.join()
             err.join()

@@ -26,3 +26,27 @@ def tee(source: BinaryIO | Iterable[bytes], log_path, echo: BinaryIO | None) -> 
     t = threading.Thread(target=pump, daemon=True)
     t.start()
     return t
+
+
+class _TextSink:
+    """Bytes in, text out: for a `sys.stdout` that has no binary buffer (a notebook's, pytest's
+    capture, doctest's), so the command's output still reaches the caller. Decoding is
+    incremental, so a UTF-8 sequence split across two chunks is not broken."""
+
+    def __init__(self, stream) -> None:
+        import codecs
+
+        self._stream = stream
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def write(self, data: bytes) -> None:
+        self._stream.write(self._decoder.decode(data))
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+def binary_sink(stream) -> BinaryIO | _TextSink:
+    """Where to echo a child's bytes for `stream` (sys.stdout or sys.stderr as it is now)."""
+    buffer = getattr(stream, "buffer", None)
+    return buffer if buffer is not None else _TextSink(stream)
