@@ -157,6 +157,12 @@ class ReplayResult:
     def __bool__(self) -> bool:
         return self.reproduced
 
+    def __repr__(self) -> str:
+        counts: dict[str, int] = {}
+        for verdict in self.report.verdicts:
+            counts[verdict.status] = counts.get(verdict.status, 0) + 1
+        return f"ReplayResult(reproduced={self.reproduced}, outputs={counts})"
+
 
 def replay(
     manifest: PathLike,
