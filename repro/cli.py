@@ -64,10 +64,12 @@ def keygen(key: Path | None, force: bool, exist_ok: bool) -> None:
 @click.option("--build-context", help="Build context for --dockerfile (default: the Dockerfile's directory).")
 @click.option("--network", help="Container network (default: none).")
 @click.option("--gpus", help="GPUs for the container: all or a count.")
+@click.option("--mlflow", "log_mlflow", is_flag=True, default=None,
+              help="Log the manifest and its side files to MLflow (the active run or a new one; default: repro.yaml).")
 @click.option("--quiet", "-q", is_flag=True, help="Only the command's own output.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def run(command: tuple[str, ...], seed, threads, inputs, outputs, manifest, no_sign, no_observe, key, digest, image,
-        dockerfile, build_context, network, gpus, quiet) -> None:
+        dockerfile, build_context, network, gpus, log_mlflow, quiet) -> None:
     """Run COMMAND and seal what went in and came out into a signed manifest.
 
     \b
@@ -84,7 +86,7 @@ def run(command: tuple[str, ...], seed, threads, inputs, outputs, manifest, no_s
     spec = config.build_run_spec(
         argv, seed=seed, threads=threads, inputs=inputs, outputs=outputs, manifest=manifest, sign=not no_sign,
         key=key, digest=digest, observe=False if no_observe else None, quiet=quiet, image=image,
-        dockerfile=dockerfile, build_context=build_context, network=network, gpus=gpus,
+        dockerfile=dockerfile, build_context=build_context, network=network, gpus=gpus, mlflow=log_mlflow,
     )
     say = _say(quiet)
     outcome = execute_run(
@@ -93,6 +95,10 @@ def run(command: tuple[str, ...], seed, threads, inputs, outputs, manifest, no_s
     )
     state = "unsigned" if outcome.manifest.predicate["unsigned"] else "signed"
     say(f"exit {outcome.result.exit_code}; {state} manifest {outcome.manifest_path}")
+    if spec.mlflow:
+        from repro.mlflow import log_run
+
+        say(f"logged to MLflow run {log_run(outcome.manifest_path)}")
     sys.exit(outcome.result.exit_code)
 
 
@@ -179,9 +185,11 @@ def export(manifest: Path, fmt: str, output: Path | None) -> None:
 @click.option("--keep-workspace", is_flag=True, help="Keep the scratch workspace (with the replayed outputs) and print its path.")
 @click.option("--unsafe-allow-untrusted", is_flag=True, help="Replay a manifest that is unsigned or signed by an "
               "untrusted key. Unsafe: nothing then vouches for what the manifest asks to run.")
+@click.option("--mlflow", "log_mlflow", is_flag=True, help="Log the verdict, the replay report and the replay's "
+              "manifest to MLflow, with the original manifest (the active run or a new one).")
 @click.option("--quiet", "-q", is_flag=True, help="Only the report.")
 def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, output_manifest, no_sign, key, root,
-           keep_workspace, unsafe_allow_untrusted, quiet) -> None:
+           keep_workspace, unsafe_allow_untrusted, log_mlflow, quiet) -> None:
     """Rerun a recorded run in a scratch workspace and prove its outputs reproduce.
 
     \b
@@ -211,6 +219,11 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, outp
     if junit_path:
         jsonio.write_atomic(junit_path, get_format("junit").render(report).encode("utf-8"))
     click.echo(get_format("text").render(report), nl=False)
+    if log_mlflow:
+        from repro.api import ReplayResult
+        from repro.mlflow import log_run
+
+        _say(quiet)(f"logged to MLflow run {log_run(manifest, replay=ReplayResult(report))}")
     sys.exit(OK if report.reproduced else NOT_REPRODUCED)
 
 

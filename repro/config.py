@@ -91,6 +91,7 @@ class RunSpec:
     network: str | None = None
     gpus: str | None = None
     store: dict = field(default_factory=dict)
+    mlflow: bool = False
 
 
 def new_run_id() -> str:
@@ -119,6 +120,7 @@ def build_run_spec(
     build_context: str | None = None,
     network: str | None = None,
     gpus: str | None = None,
+    mlflow: bool | None = None,
 ) -> RunSpec:
     """Flags win over repro.yaml; repeatable flags replace, not extend, the config list."""
     from repro.capture.seeds import MAX_SEED, draw_seed
@@ -165,4 +167,5 @@ def build_run_spec(
         network=network or cfg.get("network"),
         gpus=str(gpus_value) if gpus_value is not None else None,
         store=dict(cfg.get("store", {})),
+        mlflow=mlflow if mlflow is not None else bool(cfg.get("mlflow", False)),
     )
