@@ -105,20 +105,29 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["git", "-C", str(root), *args], capture_output=True)
 
 
-def _git_bundle(root: Path, commit: str, dest: Path) -> None:
-    """`git bundle` of the recorded commit and its history. A bundle needs a ref: a temporary one
-    is made under refs/repro-pack/ and removed at once, so the user's branches are never touched."""
-    ref = f"refs/repro-pack/{os.getpid()}-{os.urandom(4).hex()}"
-    made = _git(root, "update-ref", ref, commit)
-    if made.returncode != 0:
+def _git_bundle(root: Path, commit: str, branch: str | None, scratch: Path) -> Path:
+    """`git bundle` of the recorded commit and its history, as branch `branch` (or `recorded`) with
+    HEAD on it, so a plain `git clone` of the bundle checks out the recorded tree. The refs are made
+    in a scratch repository that borrows the user's objects (git alternates): the user's
+    repository is only read, and no object is copied before the bundle is written."""
+    common = _git(root, "rev-parse", "--path-format=absolute", "--git-common-dir")
+    if common.returncode != 0:
+        raise UsageError(f"the run was recorded in a git repository, but {root} is not one: pass --root")
+    objects = Path(common.stdout.decode().strip()) / "objects"
+    repo = scratch / "refs.git"
+    if _git(scratch, "init", "-q", "--bare", str(repo)).returncode != 0:
+        raise ReproError("git init failed in the scratch directory")
+    (repo / "objects" / "info" / "alternates").write_text(f"{objects}\n")
+    ref = f"refs/heads/{branch or 'recorded'}"
+    if _git(repo, "update-ref", ref, commit).returncode != 0:
         raise IntegrityError(f"recorded commit {commit[:12]} is not in the repository at {root}: cannot pack the code")
-    try:
-        out = _git(root, "bundle", "create", str(dest), ref)
-        if out.returncode != 0:
-            message = out.stderr.decode(errors="replace").strip().splitlines()
-            raise ReproError(f"git bundle failed: {message[-1] if message else out.returncode}")
-    finally:
-        _git(root, "update-ref", "-d", ref)
+    _git(repo, "symbolic-ref", "HEAD", ref)
+    dest = scratch / "repo.bundle"
+    out = _git(repo, "bundle", "create", "-q", str(dest), "HEAD", ref)
+    if out.returncode != 0:
+        message = out.stderr.decode(errors="replace").strip().splitlines()
+        raise ReproError(f"git bundle failed: {message[-1] if message else out.returncode}")
+    return dest
 
 
 def _plan_code(plan: _Plan, manifest: Manifest, root: Path, scratch: Path) -> str:
@@ -136,8 +145,7 @@ def _plan_code(plan: _Plan, manifest: Manifest, root: Path, scratch: Path) -> st
                          "code that ran cannot be rebuilt from it: a bundle of this run would not replay")
     if not code.get("commit"):
         raise UsageError("the run was recorded in a git repository without a commit: there is no code to bundle")
-    bundle = scratch / "repo.bundle"
-    _git_bundle(root, code["commit"], bundle)
+    bundle = _git_bundle(root, code["commit"], code.get("branch"), scratch)
     plan.add_file(CODE_BUNDLE, bundle, "the git bundle of the recorded commit")
     return "git-bundle"
 
