@@ -113,7 +113,16 @@ _pubkey = click.option("--pubkey", "pubkeys", multiple=True, type=click.Path(pat
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False),
               help="Project root the recorded paths are relative to (default: found from the working directory).")
 def verify(manifest: Path, pubkeys, no_files: bool, root: Path | None) -> None:
-    """Check a manifest: strict JSON, schema, signature, and that the recorded files still match."""
+    """Check a manifest: strict JSON, schema, signature, and that the recorded files still match.
+
+    Given a bundle (`repro pack`), check its index signature and every member's size and sha256."""
+    from repro.bundle import is_bundle
+
+    if is_bundle(manifest):
+        from repro.bundle.cli import verify_bundle_command
+
+        click.echo(verify_bundle_command(manifest, pubkeys))
+        return
     from repro.evidence.verify import verify as do_verify
 
     result = do_verify(manifest, pubkeys, check_files=not no_files, root=root)
@@ -190,7 +199,7 @@ def export(manifest: Path, fmt: str, output: Path | None) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Only the report.")
 def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, output_manifest, no_sign, key, root,
            keep_workspace, unsafe_allow_untrusted, log_mlflow, quiet) -> None:
-    """Rerun a recorded run in a scratch workspace and prove its outputs reproduce.
+    """Rerun a recorded run (a manifest, or a bundle from `repro pack`) in a scratch workspace and prove its outputs reproduce.
 
     \b
     Checks the signature, the inputs and the code first; reruns the same command with the same
@@ -210,10 +219,18 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, outp
         rules_path=rules, checkout=checkout, keep_workspace=keep_workspace, output_manifest=output_manifest,
         sign=not no_sign, key_path=key,
     )
-    report = do_replay(
-        opts, say=_say(quiet),
-        load_key=lambda: signing.load_private_key(key),
-    )
+    from repro.bundle import is_bundle
+
+    if is_bundle(manifest):
+        from repro.bundle.replay import replay_bundle
+
+        report = replay_bundle(manifest, opts, say=_say(quiet), load_key=lambda: signing.load_private_key(key),
+                               progress=False if quiet else None)
+    else:
+        report = do_replay(
+            opts, say=_say(quiet),
+            load_key=lambda: signing.load_private_key(key),
+        )
     if json_path:
         jsonio.write_atomic(json_path, get_format("json").render(report).encode("utf-8"))
     if junit_path:
@@ -225,6 +242,45 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, outp
 
         _say(quiet)(f"logged to MLflow run {log_run(manifest, replay=ReplayResult(report))}")
     sys.exit(OK if report.reproduced else NOT_REPRODUCED)
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="The bundle to write (default: <run-id>.repro.tar; "
+              "a name ending in .zst writes a zstd-compressed tar).")
+@click.option("--no-image", is_flag=True, help="Leave out the container image (the replay must then have or pull it).")
+@click.option("--no-inputs", is_flag=True, help="Leave out the inputs (the replay then needs them in place).")
+@click.option("--rules", type=click.Path(path_type=Path), help="Tolerance rules to pack (default: `verify:` in repro.yaml).")
+@_pubkey
+@click.option("--key", type=click.Path(path_type=Path), help="Private key to sign the bundle's index with.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False),
+              help="Project root (default: found from the working directory).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress line.")
+def pack(manifest: Path, output, no_image, no_inputs, rules, pubkeys, key, root, quiet) -> None:
+    """Put a run in one signed file that replays with no network, registry or checkout.
+
+    \b
+    The bundle holds the manifest and its logs and diff, the code (a git bundle of the recorded
+    commit), the inputs, the stored outputs, the tolerance rules, the image (`docker save` of
+    its ID) and an index of every member's size and sha256, signed with your key.
+    """
+    from repro.bundle.cli import pack_command
+
+    click.echo(pack_command(manifest, output=output, include_image=not no_image, include_inputs=not no_inputs,
+                            rules=rules, pubkeys=pubkeys, key=key, root=root, say=_say(quiet), quiet=quiet))
+
+
+@cli.command()
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("-C", "--directory", "directory", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Where to extract (created; must be empty).")
+@_pubkey
+@click.option("--quiet", "-q", is_flag=True, help="No progress line.")
+def unpack(bundle: Path, directory: Path, pubkeys, quiet: bool) -> None:
+    """Extract a bundle after checking its index signature and every member's digest."""
+    from repro.bundle.cli import unpack_command
+
+    click.echo(unpack_command(bundle, directory, pubkeys, quiet=quiet))
 
 
 @cli.command()

@@ -139,8 +139,8 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     return key
 
 
-def sign(body: bytes, key: Ed25519PrivateKey) -> dict:
-    sig = key.sign(pae(PAYLOAD_TYPE, body))
+def sign(body: bytes, key: Ed25519PrivateKey, *, payload_type: str = PAYLOAD_TYPE) -> dict:
+    sig = key.sign(pae(payload_type, body))
     return {"keyid": key_id(key.public_key()), "sig": base64.b64encode(sig).decode("ascii")}
 
 

@@ -40,6 +40,7 @@ class ReplayOptions:
     output_manifest: Path | None = None
     sign: bool = True
     key_path: Path | None = None
+    image: str | None = None  # an image ID already on the engine (loaded from a bundle) instead of the pinned reference
 
 
 def load_rules_file(path: Path | None, config: dict) -> RuleSet:
@@ -138,7 +139,7 @@ def _replay_spec(manifest: Manifest, opts: ReplayOptions, ws_root: Path, root: P
         sign=opts.sign,
         key_path=opts.key_path,
         observe=bool(pred.get("observed", {}).get("enabled", True)),
-        image=image.get("pinned") or None,
+        image=opts.image or image.get("pinned") or None,
         network=runner.get("network"),
         gpus=str(runner["gpus"]) if runner.get("gpus") is not None else None,
         store={"enabled": False},
