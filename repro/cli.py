@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from repro import __version__
-from repro.errors import INTEGRITY, INTERNAL, INVALID, NOT_REPRODUCED, OK, ReproError
+from repro.errors import INTEGRITY, INTERNAL, INVALID, NOT_REPRODUCED, OK, Interrupted, ReproError
 
 EXIT_CODES = f"""\b
 Exit codes: {OK} ok, {NOT_REPRODUCED} not reproduced (or the wrapped command's own code for `run`),
@@ -190,8 +190,9 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, outp
     recorded output: bit-identical by default, or within the tolerance of a matching rule.
 
     \b
-    Exit codes: 0 reproduced, 1 not reproduced, 2 usage or invalid manifest,
-    3 signature or integrity failure (untrusted, tampered, inputs or code changed).
+    Exit codes: 0 REPRODUCED, 1 NOT REPRODUCED or NOTHING VERIFIED, 2 usage or invalid
+    manifest, 3 signature or integrity failure (untrusted, tampered, inputs or code changed),
+    130 / 143 interrupted by SIGINT / SIGTERM (no verdict claimed).
     """
     from repro.evidence import jsonio, signing
     from repro.replay.orchestrate import ReplayOptions, replay as do_replay
@@ -200,7 +201,7 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, outp
     opts = ReplayOptions(
         manifest_path=manifest, pubkeys=tuple(pubkeys), allow_untrusted=unsafe_allow_untrusted, root=root,
         rules_path=rules, checkout=checkout, keep_workspace=keep_workspace, output_manifest=output_manifest,
-        sign=not no_sign, key_path=key,
+        sign=not no_sign, key_path=key, quiet=quiet,
     )
     report = do_replay(
         opts, say=_say(quiet),
@@ -211,7 +212,7 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, outp
     if junit_path:
         jsonio.write_atomic(junit_path, get_format("junit").render(report).encode("utf-8"))
     click.echo(get_format("text").render(report), nl=False)
-    sys.exit(OK if report.reproduced else NOT_REPRODUCED)
+    sys.exit(OK if report.reproduced else NOT_REPRODUCED)  # NOTHING VERIFIED is not a success either
 
 
 @cli.command()
@@ -277,6 +278,9 @@ def main() -> None:
         e.show()
         sys.exit(INVALID)
     except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except Interrupted as e:
+        click.echo(f"repro: {e.message}", err=True)
         sys.exit(e.exit_code)
     except ReproError as e:
         if verbose:
