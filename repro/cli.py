@@ -119,7 +119,8 @@ def verify(manifest: Path, pubkeys, no_files: bool, root: Path | None) -> None:
 @click.argument("manifest", type=click.Path(path_type=Path))
 @_pubkey
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as canonical, indented JSON.")
-def show(manifest: Path, pubkeys, as_json: bool) -> None:
+@click.option("--full", is_flag=True, help="List every file and seeding call instead of grouping them.")
+def show(manifest: Path, pubkeys, as_json: bool, full: bool) -> None:
     """Summarise a manifest for a person (the signature is checked and its status shown)."""
     from repro.evidence.manifest import Manifest
     from repro.report.show import render
@@ -136,7 +137,7 @@ def show(manifest: Path, pubkeys, as_json: bool) -> None:
             status = f"valid, keyid {m.verify(trusted_keys(pubkeys))}"
         except ReproError as e:
             status = f"NOT VERIFIED: {e}"
-    click.echo(render(m, signature_status=status), nl=False)
+    click.echo(render(m, signature_status=status, full=full), nl=False)
 
 
 @cli.command()

@@ -218,7 +218,7 @@ def _observe(spec: RunSpec, events: list[dict], probed: dict, *, declared: list[
         return _Observed(observe.disabled_section(), [], [], frozenset(), ())
     found = observe.analyse(
         events, spec.root, declared=declared, before=before, after=after, packages=packages,
-        distributions=probed.get("distributions", ()), disabled_flags=disabled, ignore=spec.ignore,
+        distributions=probed.get("distributions", ()), disabled_flags=disabled, ignore=spec.ignore, seed=spec.seed,
     )
     if not replaying:
         say(f"observed {len(found.inputs)} input(s) and {len(found.outputs)} output(s) "
