@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from repro import __version__
-from repro.errors import INTEGRITY, INTERNAL, INVALID, NOT_REPRODUCED, OK, ReproError
+from repro.errors import INTEGRITY, INTERNAL, INVALID, NOT_REPRODUCED, OK, Interrupted, ReproError
 
 EXIT_CODES = f"""\b
 Exit codes: {OK} ok, {NOT_REPRODUCED} not reproduced (or the wrapped command's own code for `run`),
@@ -134,7 +134,8 @@ def verify(manifest: Path, pubkeys, no_files: bool, root: Path | None) -> None:
 @click.argument("manifest", type=click.Path(path_type=Path))
 @_pubkey
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as canonical, indented JSON.")
-def show(manifest: Path, pubkeys, as_json: bool) -> None:
+@click.option("--full", is_flag=True, help="List every file and seeding call instead of grouping them.")
+def show(manifest: Path, pubkeys, as_json: bool, full: bool) -> None:
     """Summarise a manifest for a person (the signature is checked and its status shown)."""
     from repro.evidence.manifest import Manifest
     from repro.report.show import render
@@ -151,7 +152,7 @@ def show(manifest: Path, pubkeys, as_json: bool) -> None:
             status = f"valid, keyid {m.verify(trusted_keys(pubkeys))}"
         except ReproError as e:
             status = f"NOT VERIFIED: {e}"
-    click.echo(render(m, signature_status=status), nl=False)
+    click.echo(render(m, signature_status=status, full=full), nl=False)
 
 
 @cli.command()
@@ -207,8 +208,9 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, outp
     recorded output: bit-identical by default, or within the tolerance of a matching rule.
 
     \b
-    Exit codes: 0 reproduced, 1 not reproduced, 2 usage or invalid manifest,
-    3 signature or integrity failure (untrusted, tampered, inputs or code changed).
+    Exit codes: 0 REPRODUCED, 1 NOT REPRODUCED or NOTHING VERIFIED, 2 usage or invalid
+    manifest, 3 signature or integrity failure (untrusted, tampered, inputs or code changed),
+    130 / 143 interrupted by SIGINT / SIGTERM (no verdict claimed).
     """
     from repro.evidence import jsonio, signing
     from repro.replay.orchestrate import ReplayOptions, replay as do_replay
@@ -217,7 +219,7 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, outp
     opts = ReplayOptions(
         manifest_path=manifest, pubkeys=tuple(pubkeys), allow_untrusted=unsafe_allow_untrusted, root=root,
         rules_path=rules, checkout=checkout, keep_workspace=keep_workspace, output_manifest=output_manifest,
-        sign=not no_sign, key_path=key,
+        sign=not no_sign, key_path=key, quiet=quiet,
     )
     from repro.bundle import is_bundle
 
@@ -241,7 +243,7 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, outp
         from repro.mlflow import log_run
 
         _say(quiet)(f"logged to MLflow run {log_run(manifest, replay=ReplayResult(report))}")
-    sys.exit(OK if report.reproduced else NOT_REPRODUCED)
+    sys.exit(OK if report.reproduced else NOT_REPRODUCED)  # NOTHING VERIFIED is not a success either
 
 
 @cli.command()
@@ -346,6 +348,9 @@ def main() -> None:
         e.show()
         sys.exit(INVALID)
     except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except Interrupted as e:
+        click.echo(f"repro: {e.message}", err=True)
         sys.exit(e.exit_code)
     except ReproError as e:
         if verbose:

@@ -72,3 +72,15 @@ class RunnerError(ReproError):
     """The runner could not start the command (missing image, engine unreachable): exit 2."""
 
     exit_code = INVALID
+
+
+class Interrupted(ReproError):
+    """SIGINT or SIGTERM reached repro while a replay ran: no verdict is claimed and no replay
+    manifest is written. Exit 128 + the signal number (130, 143), as a shell reports it."""
+
+    def __init__(self, signal_name: str) -> None:
+        import signal
+
+        number = int(getattr(signal, signal_name, signal.SIGINT))
+        super().__init__(f"interrupted by {signal_name}: the replay claims no verdict and wrote no replay manifest",
+                         exit_code=128 + number)

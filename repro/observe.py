@@ -321,14 +321,19 @@ def _site(site: object, root: str | None) -> str:
 
 
 def seed_calls(processes: list[ProcessLog], root: Path) -> list[dict]:
-    """Every seeding call the program made, one entry per (function, call site) with the distinct
-    values seen (at most ten), how many calls and in how many processes."""
-    merged: dict[tuple[str, str], dict] = {}
+    """Every seeding call the program made, one entry per (function, call site, user's call site)
+    with the distinct values seen (at most ten), how many calls and in how many processes.
+    `user_site` is the innermost line of the program's own code on the stack (None when no frame
+    of the project was there: an import-time call inside a library)."""
+    merged: dict[tuple[str, str, str | None], dict] = {}
     for proc in processes:
+        base = proc.root or str(root)
         for call in proc.seed_calls:
-            key = (str(call.get("call")), _site(call.get("site"), proc.root or str(root)))
-            entry = merged.setdefault(key, {"call": key[0], "site": key[1], "values": [], "count": 0,
-                                            "unseeded": False, "pids": set()})
+            user = call.get("user_site")
+            user = _site(user, base) if isinstance(user, str) else None
+            key = (str(call.get("call")), _site(call.get("site"), base), user)
+            entry = merged.setdefault(key, {"call": key[0], "site": key[1], "user_site": user, "values": [],
+                                            "count": 0, "unseeded": False, "pids": set()})
             for v in call.get("values") or [None]:
                 v = json_value(v)
                 if len(entry["values"]) < MAX_SEED_VALUES and v not in entry["values"]:
@@ -343,13 +348,65 @@ def seed_calls(processes: list[ProcessLog], root: Path) -> list[dict]:
     return out
 
 
+def _in_project(site: str) -> bool:
+    """A call site made relative to the project root (and not a frozen or generated module)."""
+    return not site.startswith(("/", "<"))
+
+
 def unseeded_warnings(calls: list[dict]) -> list[str]:
+    """Generators created without a seed by the program's own code, once per call site: a
+    library's internal generators (scipy's at import, scikit-learn's check_random_state) are the
+    library's business and would bury the one warning that matters."""
     return [
         f"unseeded random generator: {c['call']} at {c['site']}"
         + (f" ({c['count']} calls)" if c["count"] > 1 else "")
         + " draws its seed from the operating system, so results can differ between runs"
-        for c in calls if c["unseeded"]
+        for c in calls if c["unseeded"] and c.get("user_site") == c["site"] and _in_project(c["site"])
     ]
+
+
+GLOBAL_RESEEDS = frozenset({
+    "random.seed", "numpy.random.seed", "torch.manual_seed", "torch.cuda.manual_seed", "torch.cuda.manual_seed_all",
+    "tensorflow.random.set_seed",
+})
+"""Calls that reseed a global generator: after one with a constant, `--seed` no longer reaches it.
+(Creating a generator with an explicit seed, `default_rng(42)`, is a seeded construction.)"""
+
+
+def _follows_seed(value: object, seed: int | None) -> bool:
+    return seed is not None and isinstance(value, int) and value in (seed, seed % 2**32)
+
+
+def constant_seed_warnings(calls: list[dict], seed: int | None) -> list[str]:
+    """The program (or a framework it calls) reseeds a generator with a value that is not the
+    run's seed, so `--seed` has no effect on it: one warning per call site of the user's code,
+    naming the library's own call site when a framework did the seeding."""
+    by_site: dict[str, list[dict]] = {}
+    for c in calls:
+        user = c.get("user_site")
+        if c["unseeded"] or c["call"] not in GLOBAL_RESEEDS or not user or not _in_project(user):
+            continue
+        values = [v for v in c["values"] if v is not None]
+        if not values or all(_follows_seed(v, seed) for v in values):
+            continue
+        by_site.setdefault(user, []).append(c)
+    out = []
+    for user, group in by_site.items():
+        calls = ", ".join(f"{c['call']}({', '.join(str(v) for v in c['values'] if not _follows_seed(v, seed))})"
+                          for c in group)
+        libraries = sorted({library_site(c["site"]).rpartition(":")[0] for c in group if c["site"] != user})
+        through = f" through {', '.join(libraries)}" if libraries else ""
+        them = "this generator" if len(group) == 1 else "these generators"
+        out.append(f"{user} seeds {calls}{through}: --seed does not reach {them}")
+    return out
+
+
+def library_site(site: str) -> str:
+    """A call site inside an installed package, shortened to the package's own path."""
+    for marker in ("/site-packages/", "/dist-packages/"):
+        if marker in site:
+            return site.rsplit(marker, 1)[1]
+    return site
 
 
 def subprocesses(processes: list[ProcessLog]) -> list[dict]:
@@ -404,6 +461,7 @@ def analyse(
     disabled_flags: Iterable[str] = (),
     ignore: Iterable[str] = (),
     is_file: Callable[[str], bool] | None = None,
+    seed: int | None = None,
 ) -> Observation:
     """Everything `repro run` records about what the program did, from its processes' records
     and the two snapshots."""
@@ -446,7 +504,7 @@ def analyse(
                        for e in events if e.get("event") == "error"],
         },
     }
-    warnings = unseeded_warnings(calls)
+    warnings = unseeded_warnings(calls) + constant_seed_warnings(calls, seed)
     warnings += [f"{p} was read, then written by the run: its content before the run is not recorded"
                  for p in found.read_then_written]
     warnings += _hidden_pythons(spawned)

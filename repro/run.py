@@ -22,7 +22,7 @@ from repro.capture import seeds as seeds_facet
 from repro.capture.deps import is_python, python_flags
 from repro.config import RunSpec
 from repro.data.digest import DEFAULT_IGNORE, Artifact, digest_file, fingerprint, tree_root_digest
-from repro.errors import ReproError, UsageError, WriteError
+from repro.errors import Interrupted, ReproError, UsageError, WriteError
 from repro.inject import site_dir
 from repro.evidence.jsonio import load_file, write_atomic
 from repro.evidence.manifest import Manifest, build_statement, check_paths, recorded_sidecars
@@ -210,7 +210,7 @@ class _Observed:
 
 
 def _observe(spec: RunSpec, events: list[dict], probed: dict, *, declared: list[str], before: observe.Snapshot | None,
-             after: observe.Snapshot | None, disabled: list[str], say: Say) -> _Observed:
+             after: observe.Snapshot | None, disabled: list[str], say: Say, replaying: bool = False) -> _Observed:
     """What the program was seen to read, write and seed (docs/observe.md); observed files are
     fingerprinted like declared ones and marked `observed`."""
     packages = probed.pop("packages", None)
@@ -218,10 +218,11 @@ def _observe(spec: RunSpec, events: list[dict], probed: dict, *, declared: list[
         return _Observed(observe.disabled_section(), [], [], frozenset(), ())
     found = observe.analyse(
         events, spec.root, declared=declared, before=before, after=after, packages=packages,
-        distributions=probed.get("distributions", ()), disabled_flags=disabled, ignore=spec.ignore,
+        distributions=probed.get("distributions", ()), disabled_flags=disabled, ignore=spec.ignore, seed=spec.seed,
     )
-    say(f"observed {len(found.inputs)} input(s) and {len(found.outputs)} output(s) "
-        f"in {found.section['processes']} Python process(es)")
+    if not replaying:
+        say(f"observed {len(found.inputs)} input(s) and {len(found.outputs)} output(s) "
+            f"in {found.section['processes']} Python process(es)")
     unnamable: list[str] = []
     inputs = drop_unnamable(_fingerprint([spec.root / p for p in found.inputs if _encodable(p)], spec),
                             spec.algorithm, unnamable)
@@ -324,9 +325,11 @@ def execute_run(
     load_key: Callable[[], object] | None,
     extra_env: dict[str, str] | None = None,
     replay_of: dict | None = None,
+    echo: bool = True,
 ) -> RunOutcome:
     """`extra_env` are recorded determinism variables a replay restores; `replay_of` points a
-    replay's manifest at the original."""
+    replay's manifest at the original (and makes a SIGINT/SIGTERM end it as `Interrupted`, with
+    nothing sealed); `echo` False keeps the command's output off the terminal (`replay -q`)."""
     warnings: list[str] = []
     threading.Thread(target=validation.prewarm, args=("manifest.schema.json",), daemon=True).start()
     input_paths = expand(spec.inputs, spec.cwd, spec.root, what="input", must_exist=True)
@@ -367,12 +370,14 @@ def execute_run(
 
     exec_spec = ExecSpec(
         argv=spec.argv, cwd=spec.cwd, project_root=spec.root, repro_env=repro_env, inject_dir=site_dir(),
-        stdout_log=run_dir / "stdout.log", stderr_log=run_dir / "stderr.log", echo=True,
+        stdout_log=run_dir / "stdout.log", stderr_log=run_dir / "stderr.log", echo=echo,
     )
     say(f"running {' '.join(mask_argv(spec.argv))} ({runner.name}, seed {spec.seed})")
     placed: list[Path] = []  # files put beside the manifest, removed again unless it is sealed
     try:
         result = runner.execute(exec_spec)
+        if replay_of is not None and result.signal in ("SIGINT", "SIGTERM"):
+            raise Interrupted(result.signal)
         after = observe.take_snapshot(spec.root, skip=untouched, ignore=spec.ignore) if before is not None else None
         hardware, probed = facts.result()
 
@@ -381,13 +386,13 @@ def execute_run(
             warnings.append(f"input {path} changed during the run")
         output_paths = expand(spec.outputs, spec.cwd, spec.root, what="output", must_exist=False)
         found = {project_relative(p, spec.root) for p in output_paths}
-        for s in spec.outputs:
+        for s in spec.outputs if replay_of is None else ():  # a replay reports a missing output itself
             if not set(s) & set("*?[") and project_relative(spec.cwd / s, spec.root) not in found:
                 warnings.append(f"declared output {s} was not written")
         outputs = drop_unnamable(_fingerprint(output_paths, spec, cache), spec.algorithm, warnings)
         events = read_events(run_dir)
         observed = _observe(spec, events, probed, declared=[*own_paths, *found], before=before, after=after,
-                            disabled=disabled, say=say)
+                            disabled=disabled, say=say, replaying=replay_of is not None)
         warnings.extend(observed.warnings)
         outputs += observed.outputs
         stored = _store_outputs(outputs, spec, warnings) if spec.store.get("enabled", True) else {}

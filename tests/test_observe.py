@@ -181,10 +181,23 @@ def test_seed_calls_merge_across_processes_with_sites_relative_to_the_root():
             proc(3, seed_calls=[{"call": "numpy.random.default_rng", "site": "/lib/x.py:9", "values": [None],
                                  "count": 1, "unseeded": True}])]
     merged = observe.seed_calls(logs, ROOT)
-    assert merged[0] == {"call": "random.seed", "site": "train.py:4", "values": [1, 2], "count": 4,
+    assert merged[0] == {"call": "random.seed", "site": "train.py:4", "user_site": None, "values": [1, 2], "count": 4,
                          "unseeded": False, "processes": 2}
-    (warning,) = observe.unseeded_warnings(merged)
-    assert "numpy.random.default_rng at /lib/x.py:9" in warning
+    assert observe.unseeded_warnings(merged) == []  # a library's own generator is the library's business
+    own = [{"call": "numpy.random.default_rng", "site": "/proj/train.py:9", "user_site": "/proj/train.py:9",
+            "values": [None], "count": 2, "unseeded": True}]
+    (warning,) = observe.unseeded_warnings(observe.seed_calls([proc(4, seed_calls=own)], ROOT))
+    assert "numpy.random.default_rng at train.py:9 (2 calls)" in warning
+
+
+def test_a_constant_reseed_is_named_at_the_users_line_even_through_a_framework():
+    calls = [{"call": "torch.manual_seed", "site": "/usr/lib/python3/site-packages/fw/seed.py:65",
+              "user_site": "/proj/train.py:41", "values": [42], "count": 1, "unseeded": False},
+             {"call": "random.seed", "site": "/proj/train.py:7", "user_site": "/proj/train.py:7", "values": [5],
+              "count": 1, "unseeded": False}]
+    merged = observe.seed_calls([proc(1, seed_calls=calls)], ROOT)
+    assert observe.constant_seed_warnings(merged, seed=5) == [
+        "train.py:41 seeds torch.manual_seed(42) through fw/seed.py: --seed does not reach this generator"]
 
 
 @pytest.mark.parametrize("value,expected", [

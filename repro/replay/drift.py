@@ -31,8 +31,18 @@ ENVIRONMENT_FACETS: tuple[str, ...] = ("packages", "python", "os", "image", "har
 """The facets a replay reports as environment drift: what surrounds the command, not its code,
 data or outputs (the replay compares those itself)."""
 
-VOLATILE_VARIABLES: frozenset[str] = frozenset({"PWD", "OLDPWD", "_", "SHLVL", "REPRO_RUN_DIR", "REPRO_RUN_ID"})
-"""Environment variables that differ between any two runs and say nothing about the result."""
+SHELL_VOLATILE_VARIABLES: frozenset[str] = frozenset({
+    "PWD", "OLDPWD", "_", "SHLVL", "COLUMNS", "LINES", "HISTCMD", "RANDOM", "SECONDS", "LINENO", "BASHPID",
+    "PPID", "TERM_SESSION_ID", "WINDOWID", "SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY", "SSH_AUTH_SOCK",
+    "XDG_SESSION_ID", "OLDPWD", "PS1", "PROMPT_COMMAND",
+})
+"""Variables a shell or a terminal session changes by itself between two commands (docs/determinism.md)."""
+
+VOLATILE_VARIABLES: frozenset[str] = SHELL_VOLATILE_VARIABLES | {
+    "REPRO_RUN_DIR", "REPRO_RUN_ID", "REPRO_PROJECT_ROOT", "REPRO_CONFINE_WRITES",
+}
+"""Environment variables that differ between any two runs and say nothing about the result: the
+shell's own, and those repro sets per run (the run directory, the project root a replay moves)."""
 
 _REPORTED_ELSEWHERE: frozenset[str] = frozenset({"REPRO_SEED"})
 """Environment variables another facet already reports (the seed), listed once, not twice."""

@@ -20,7 +20,10 @@ from repro.data.digest import digest_bytes, digest_file
 from repro.errors import IntegrityError, ReproError, UsageError
 from repro.evidence.manifest import Manifest, check_relpath
 from repro.paths import confine
+from repro.replay import codediff
+from repro.replay.logs import compare_logs
 from repro.replay.result import ReplayReport
+from repro.replay.unexpected import mirror_of, unexpected_verdicts
 from repro.secrets import MASK
 from repro.data.store import Store
 from repro.evidence.verify import check_artifacts, check_sidecar, trusted_keys
@@ -41,6 +44,7 @@ class ReplayOptions:
     sign: bool = True
     key_path: Path | None = None
     image: str | None = None  # an image ID already on the engine (loaded from a bundle) instead of the pinned reference
+    quiet: bool = False
 
 
 def load_rules_file(path: Path | None, config: dict) -> RuleSet:
@@ -79,7 +83,7 @@ def _own_paths(manifest: Manifest, root: Path, extra: tuple[Path, ...]) -> list[
     return [p for p in own if p != "."]
 
 
-def check_code(manifest: Manifest, root: Path, own: tuple[Path, ...]) -> None:
+def check_code(manifest: Manifest, root: Path, own: tuple[Path, ...], manifest_path: Path | None = None) -> None:
     """Same commit and same diff (or the same tree digest), or refuse: another code is another run."""
     recorded = manifest.predicate["code"]
     algorithm = manifest.predicate["digest_algorithm"]
@@ -91,20 +95,37 @@ def check_code(manifest: Manifest, root: Path, own: tuple[Path, ...]) -> None:
             before = {f["path"]: f["digest"] for f in recorded["files"]}
             after = {f["path"]: f["digest"] for f in now.facet["files"]}
             changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
-            raise IntegrityError(f"code differs from the recorded run: {', '.join(changed[:5])}")
+            raise IntegrityError(f"code differs from the recorded run: {codediff.named(changed)}")
         return
     if now.facet["commit"] != recorded["commit"]:
+        changed = codediff.changed_since(root, recorded["commit"]) if recorded.get("commit") else None
+        files = f" ({codediff.named(changed)} changed)" if changed else ""
         raise IntegrityError(
-            f"code differs: HEAD is {str(now.facet['commit'])[:12]}, the run used {str(recorded['commit'])[:12]} "
-            "(check it out, or replay with --checkout)"
+            f"code differs: HEAD is {str(now.facet['commit'])[:12]}, the run used {str(recorded['commit'])[:12]}"
+            f"{files} (check it out, or replay with --checkout)"
         )
     recorded_diff = (recorded.get("diff") or {}).get("digest")
     now_diff = digest_bytes(now.diff, algorithm) if now.diff else None
     if recorded_diff != now_diff:
+        changed = codediff.changed_between_diffs(_recorded_diff_bytes(manifest, manifest_path), now.diff or b"")
+        files = f" ({codediff.named(changed)})" if changed else ""
         raise IntegrityError(
-            "code differs: uncommitted changes are not those of the recorded run (replay with --checkout "
+            f"code differs: uncommitted changes are not those of the recorded run{files} (replay with --checkout "
             "to rebuild the recorded commit plus its diff)"
         )
+
+
+def _recorded_diff_bytes(manifest: Manifest, manifest_path: Path | None) -> bytes | None:
+    """The diff saved beside the manifest, when it is there and matches its digest."""
+    diff = manifest.predicate["code"].get("diff")
+    if not diff:
+        return b""
+    if manifest_path is None:
+        return None
+    try:
+        return check_sidecar(manifest_path, diff).read_bytes()
+    except (ReproError, OSError):
+        return None
 
 
 def _saved_diff(manifest: Manifest, manifest_path: Path) -> bytes:
@@ -132,7 +153,7 @@ def _replay_spec(manifest: Manifest, opts: ReplayOptions, ws_root: Path, root: P
         seed_source="recorded",
         threads=pred["seeds"]["threads"],
         inputs=tuple(a["path"] for a in pred["inputs"]),
-        outputs=tuple(a["path"] for a in pred["outputs"]),
+        outputs=tuple(a["path"] for a in pred["outputs"] if not a.get("observed")),
         manifest_path=manifest_path.resolve(),
         run_id=run_id,
         algorithm=pred["digest_algorithm"],
@@ -162,6 +183,16 @@ def restored_variables(manifest: Manifest) -> dict[str, str]:
     return {k: v for k, v in seeds.get("variables", {}).items() if k not in replaced}
 
 
+def restored_environment(manifest: Manifest, config: dict) -> tuple[dict[str, str], list[str], list[str]]:
+    """(variables to set, to unset, masked) for the replay: the determinism variables, the
+    documented set known to change outputs, and every name in `env:` of repro.yaml."""
+    from repro.replay import environment
+
+    names = [*environment.RESTORED_VARIABLES, *(config.get("env") or ())]
+    values, unset, masked = environment.restore(manifest.predicate.get("environment") or {}, names)
+    return {**values, **restored_variables(manifest)}, unset, masked
+
+
 def rule_label(rules: RuleSet, name: str) -> str:
     from repro.compare.files import select_format
 
@@ -171,13 +202,15 @@ def rule_label(rules: RuleSet, name: str) -> str:
 
 def compare_outputs(manifest: Manifest, replay: Manifest, root: Path, ws_root: Path, rules: RuleSet,
                     store: Store) -> list[Verdict]:
-    """A verdict for every recorded output file, plus one for every new file in a recorded directory."""
+    """A verdict for every recorded output file, plus one for every file the replay wrote that the
+    run did not record (wherever it is), naming the missing output it mirrors when there is one."""
     recorded = manifest.predicate
     replayed = {f["path"]: f for a in replay.predicate["outputs"] for f in a.get("files", [a])}
     verdicts: list[Verdict] = []
+    names: set[str] = set()
     for art in recorded["outputs"]:
         entries = art.get("files", [art]) if art["kind"] == "directory" else [art]
-        names = {e["path"] for e in entries}
+        names |= {e["path"] for e in entries}
         for entry in entries:
             name = entry["path"]
             label = rule_label(rules, name)
@@ -202,15 +235,22 @@ def compare_outputs(manifest: Manifest, replay: Manifest, root: Path, ws_root: P
                                             "the store nor on disk, so no tolerance comparison is possible"))
                 continue
             verdicts.append(compare_file(name, original, replayed_path, rules))
-        if art["kind"] == "directory":
-            prefix = art["path"].rstrip("/") + "/"
-            for path in sorted(p for p in replayed if p.startswith(prefix) and p not in names):
-                verdicts.append(Verdict.unexpected(path))
-    return verdicts
+    missing = [v.path for v in verdicts if v.status == "missing"]
+    extra = unexpected_verdicts(replayed, names, missing)
+    twins = {mirror_of(v.path, missing): v.path for v in extra}
+    verdicts = [Verdict(v.path, v.status, v.rule, f"{v.detail} (it wrote {twins[v.path]} instead)")
+                if v.status == "missing" and v.path in twins else v for v in verdicts]
+    return verdicts + extra
+
+
+REPLAY_DRIFT_FACETS = ("packages", "python", "os", "image", "hardware", "threads", "seeds", "environment")
+"""What a replay reports as drift: everything around the command, environment variables included,
+so "environment drift: none" is printed only where `repro diff` would show none either."""
 
 
 def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | None) -> ReplayReport:
-    from repro.replay.drift import ENVIRONMENT_FACETS, drift
+    from repro.replay.drift import drift
+    from repro.replay.environment import without
     from repro.run import execute_run, make_runner
 
     manifest = Manifest.load(opts.manifest_path)
@@ -218,7 +258,8 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     if keyid:
         say(f"signature valid (keyid {keyid[:16]})")
     root = (opts.root or find_project_root(Path.cwd())).resolve()
-    rules = load_rules_file(opts.rules_path, load_config(root))
+    config = load_config(root)
+    rules = load_rules_file(opts.rules_path, config)
     check_artifacts(manifest, root, facets=("inputs",))
     pred = manifest.predicate
     if any(MASK in arg for arg in pred["command"]["argv"]):
@@ -227,8 +268,9 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
         raise UsageError("--checkout needs a manifest recorded in a git repository")
     if not opts.checkout:
         own = (opts.manifest_path.resolve().parent, *((opts.rules_path,) if opts.rules_path else ()))
-        check_code(manifest, root, own)
+        check_code(manifest, root, own, opts.manifest_path)
     key = load_key() if (opts.sign and load_key is not None) else None
+    env_values, env_unset, env_masked = restored_environment(manifest, config)
 
     run_id = new_run_id()
     scratch = workspace.create()
@@ -242,22 +284,34 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
             workspace.copy_project(root, ws_root, skip)
         confine_outputs(manifest, ws_root)
         spec = _replay_spec(manifest, opts, ws_root, root, run_id)
-        say(f"replaying {pred['run_id']} in a scratch workspace")
-        outcome = execute_run(
-            spec, make_runner(spec), say=say, load_key=(lambda: key) if key is not None else None,
-            extra_env=restored_variables(manifest),
-            replay_of={"run_id": pred["run_id"], "manifest_digest": manifest.digest()},
-        )
+        n_out = sum(len(a.get("files", [a])) for a in pred["outputs"])
+        say(f"replaying {pred['run_id']} in a scratch workspace: "
+            + (f"{n_out} recorded output file(s) to compare" if n_out else "no output files recorded, its stdout "
+               "is the result"))
+        with without(env_unset):
+            outcome = execute_run(
+                spec, make_runner(spec), say=say, load_key=(lambda: key) if key is not None else None,
+                extra_env={**env_values, **confine_variables()},
+                replay_of={"run_id": pred["run_id"], "manifest_digest": manifest.digest()},
+                echo=not opts.quiet,
+            )
         verdicts = compare_outputs(manifest, outcome.manifest, root, ws_root, rules, Store.for_project(root))
+        logs = compare_logs(manifest, opts.manifest_path, outcome.manifest, outcome.manifest_path, rules)
     finally:
         if opts.keep_workspace:
             say(f"workspace kept at {scratch}")
         else:
             workspace.remove(scratch)
+    verdicts = [*verdicts, *logs.gating]
     exit_recorded = pred["command"]["exit_code"]
     exit_replayed = outcome.result.exit_code
-    reproduced = all(v.ok for v in verdicts) and exit_recorded == exit_replayed
-    changes = tuple(drift(pred, outcome.manifest.predicate, facets=ENVIRONMENT_FACETS))
+    reproduced = bool(verdicts) and all(v.ok for v in verdicts) and exit_recorded == exit_replayed
+    changes = tuple(drift(pred, outcome.manifest.predicate, facets=REPLAY_DRIFT_FACETS))
+    refused = tuple((outcome.manifest.predicate.get("observed") or {}).get("refused_writes") or ())
+    notes = list(outcome.warnings)
+    notes += [f"{name} was masked in the recorded environment and cannot be restored: the replay runs with "
+              "this machine's value" for name in env_masked]
+    notes += replay_notes(manifest, refused)
     return ReplayReport(
         manifest=str(opts.manifest_path),
         run_id=pred["run_id"],
@@ -270,5 +324,31 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
         duration_replayed_s=outcome.result.duration_s,
         verdicts=tuple(verdicts),
         drift=changes,
-        warnings=outcome.warnings,
+        warnings=tuple(notes),
+        logs=logs.shown,
+        sandboxed=False,
+        refused_writes=refused,
     )
+
+
+def confine_variables() -> dict[str, str]:
+    """Ask the injected hook to refuse Python-level writes outside the workspace and the
+    temporary directory: the replay is not sandboxed, so this is the guard (docs/replay.md)."""
+    import tempfile
+
+    return {"REPRO_CONFINE_WRITES": tempfile.gettempdir()}
+
+
+def replay_notes(manifest: Manifest, refused: tuple[str, ...]) -> list[str]:
+    """What the report must say about writes outside the project: those the run made (never
+    verified) and those the replay refused."""
+    notes = []
+    outside = (manifest.predicate.get("observed") or {}).get("outside") or []
+    if outside:
+        shown = ", ".join(o["path"] for o in outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
+        notes.append(f"the recorded run wrote {len(outside)} file(s) outside the project ({shown}): they are not "
+                     "verified by this replay")
+    if refused:
+        shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
+        notes.append(f"the replay was not sandboxed; repro refused {len(refused)} write(s) outside the workspace: {shown}")
+    return notes

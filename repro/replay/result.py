@@ -22,6 +22,13 @@ class Change:
         return {"facet": self.facet, "key": self.key, "before": self.before, "after": self.after}
 
 
+REPRODUCED = "REPRODUCED"
+NOT_REPRODUCED = "NOT REPRODUCED"
+NOTHING_VERIFIED = "NOTHING VERIFIED"
+OUTCOMES = (REPRODUCED, NOT_REPRODUCED, NOTHING_VERIFIED)
+"""The three verdicts a finished replay may claim (an interrupted one claims none: docs/replay.md)."""
+
+
 @dataclass(frozen=True)
 class ReplayReport:
     manifest: str
@@ -36,3 +43,28 @@ class ReplayReport:
     verdicts: tuple[Verdict, ...]
     drift: tuple[Change, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    logs: tuple[Verdict, ...] = ()
+    """The command's stdout/stderr compared but not gating (the run had output files and no rule
+    names the log): shown, never counted in the verdict."""
+    sandboxed: bool = False
+    refused_writes: tuple[str, ...] = ()
+    """Absolute paths outside the workspace the replayed program tried to write and was refused."""
+
+    @property
+    def outcome(self) -> str:
+        """REPRODUCED only when something was compared and everything compared passed; nothing
+        compared at all is NOTHING VERIFIED, never success."""
+        if self.reproduced:
+            return REPRODUCED
+        if not self.verdicts and self.exit_code_recorded == self.exit_code_replayed:
+            return NOTHING_VERIFIED
+        return NOT_REPRODUCED
+
+    @property
+    def exit_note(self) -> str | None:
+        """Words for a recorded failure that the replay matched: a run that failed the same way
+        twice reproduced its failure, which a reader must not mistake for a success."""
+        if self.exit_code_recorded != 0 and self.exit_code_recorded == self.exit_code_replayed:
+            return (f"the recorded run failed with exit {self.exit_code_recorded}; "
+                    "the replay failed the same way")
+        return None

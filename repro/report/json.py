@@ -52,6 +52,11 @@ def replay_document(report: ReplayReport) -> dict[str, Any]:
         "verdicts": [_verdict(v) for v in report.verdicts],
         "drift": [c.to_json() for c in report.drift],
         "warnings": list(report.warnings),
+        "outcome": report.outcome,
+        "exit_note": report.exit_note,
+        "logs": [_verdict(v) for v in report.logs],
+        "sandboxed": report.sandboxed,
+        "refused_writes": list(report.refused_writes),
     }
 
 

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from typing import ClassVar
 
 from repro.compare.verdict import Verdict
-from repro.replay.result import ReplayReport
+from repro.replay.result import NOTHING_VERIFIED, ReplayReport
 from repro.report.summary import (
     duration_text,
     error_text,
@@ -89,15 +89,20 @@ class JunitFormat:
         command = _sub(suite, "testcase", classname=COMMAND_CLASS, name="exit code",
                        time=_seconds(report.duration_replayed_s))
         if exit_code_matches(report):
-            _sub(command, "system-out", f"exit code {report.exit_code_replayed}, as recorded")
+            _sub(command, "system-out", report.exit_note or f"exit code {report.exit_code_replayed}, as recorded")
         else:
             failures += 1
             message = f"exit code {report.exit_code_replayed}, recorded {report.exit_code_recorded}"
             _sub(command, "failure", message, message=message, type="exit_code")
         for v in report.verdicts:
             failures += int(_output_case(suite, v))
+        nothing = report.outcome == NOTHING_VERIFIED
+        if nothing:
+            failures += 1
+            case = _sub(suite, "testcase", classname=OUTPUT_CLASS, name="outputs")
+            _sub(case, "failure", verdict_line(report), message="nothing verified", type="nothing_verified")
 
-        tests = str(len(report.verdicts) + 1)
+        tests = str(len(report.verdicts) + 1 + int(nothing))
         for el in (root, suite):
             el.set("tests", tests)
             el.set("failures", str(failures))

@@ -19,7 +19,7 @@ def _size(n: int) -> str:
     return str(n)
 
 
-def _observed(obs: dict | None) -> list[str]:
+def _observed(obs: dict | None, full: bool = False) -> list[str]:
     """The observation summary and every seeding call, unseeded ones marked (docs/observe.md)."""
     if obs is None:
         return []
@@ -28,14 +28,53 @@ def _observed(obs: dict | None) -> list[str]:
     imports = obs["imports"]
     lines = [f"observed   {obs['processes']} Python process(es); {len(imports['used_distributions'])} distributions used "
              f"({imports['modules']} modules imported); {len(obs['subprocesses'])} command(s) started"]
-    for c in obs["seed_calls"]:
-        values = ", ".join("None" if v is None else str(v) for v in c["values"])
-        times = f" ({c['count']} calls)" if c["count"] > 1 else ""
-        lines.append(f"seed call  {c['call']}({values}) at {c['site']}{times}" + ("  UNSEEDED" if c["unseeded"] else ""))
+    lines += seed_call_lines(obs["seed_calls"], full)
     return lines
 
 
-def render(manifest: Manifest, *, signature_status: str) -> str:
+def seed_call_lines(calls: list[dict], full: bool) -> list[str]:
+    """The program's own seeding calls one by one (a framework's named at the user's line that
+    called it); calls made inside libraries with no line of the program on the stack summarised
+    per library unless `full`."""
+    from repro.observe import GLOBAL_RESEEDS, library_site
+
+    lines = []
+    inside: dict[str, list[int]] = {}
+    for c in calls:
+        values = ", ".join("None" if v is None else str(v) for v in c["values"])
+        times = f" ({c['count']} calls)" if c["count"] > 1 else ""
+        user = c.get("user_site")
+        own = user is not None and not user.startswith(("/", "<")) and (user == c["site"] or c["call"] in GLOBAL_RESEEDS)
+        if not full and not own:
+            library = library_site(c["site"]).split("/")[0].split(":")[0]
+            entry = inside.setdefault(f"{library} {c['call']}", [0, 0])
+            entry[0] += 1
+            entry[1] += c["count"]
+            continue
+        where = c["site"] if not user or user == c["site"] else f"{user} (through {library_site(c['site'])})"
+        lines.append(f"seed call  {c['call']}({values}) at {where}{times}" + ("  UNSEEDED" if c["unseeded"] else ""))
+    for name, (sites, count) in sorted(inside.items()):
+        lines.append(f"seed call  {name}: {count} call(s) at {sites} site(s) inside the library (--full lists them)")
+    return lines
+
+
+MAX_LISTED = 20
+"""Artifacts listed one by one; more are grouped by directory unless `--full`."""
+
+
+def _grouped(arts: list[dict]) -> list[str]:
+    """Thousands of observed files as one line per directory: count, total size."""
+    groups: dict[str, list[int]] = {}
+    for a in arts:
+        directory = a["path"].rpartition("/")[0] or "."
+        entry = groups.setdefault(directory, [0, 0])
+        entry[0] += max(1, len(a.get("files", [])))
+        entry[1] += a["size"]
+    lines = [f"  {d}/  {n} files, {_size(size)}" for d, (n, size) in sorted(groups.items())]
+    return lines + ["  (grouped by directory; --full lists every file)"]
+
+
+def render(manifest: Manifest, *, signature_status: str, full: bool = False) -> str:
     p = manifest.predicate
     cmd = p["command"]
     lines = [
@@ -73,9 +112,13 @@ def render(manifest: Manifest, *, signature_status: str) -> str:
     for facet in ("inputs", "outputs"):
         arts = p[facet]
         lines.append(f"{facet:<10} {len(arts)}" + ("" if arts else "  (none declared)"))
+        if len(arts) > MAX_LISTED and not full:
+            lines += _grouped(arts)
+            continue
         for a in arts:
             extra = f", {len(a.get('files', []))} files" if a["kind"] == "directory" else ""
             mark = "  observed" if a.get("observed") else ""
+            mark += "  state" if a.get("state") else ""
             name = a["path"] + ("/" if a["kind"] == "directory" else "")
             lines.append(f"  {name}  {_size(a['size'])}{extra}  {_digest(a['digest'])}{mark}")
     deps = p["deps"]
@@ -103,7 +146,7 @@ def render(manifest: Manifest, *, signature_status: str) -> str:
     lines.append(f"seed       {s['seed']} ({s['source']}); seeded {seeded}")
     if s.get("variables"):
         lines.append("           " + " ".join(f"{k}={v}" for k, v in sorted(s["variables"].items())))
-    lines.extend(_observed(p.get("observed")))
+    lines.extend(_observed(p.get("observed"), full))
     masked = sum(1 for v in p["environment"].values() if v == "***")
     lines.append(f"env        {len(p['environment'])} variables ({masked} masked)")
     logs = p["logs"]

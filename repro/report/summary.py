@@ -13,6 +13,9 @@ from typing import Any
 from repro.compare.verdict import STATUSES, Verdict
 from repro.replay.result import ReplayReport
 
+LOG_NAMES = ("stdout", "stderr")
+"""The names under which the command's own logs are compared (rules may `match:` them)."""
+
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
@@ -34,18 +37,31 @@ def exit_code_matches(report: ReplayReport) -> bool:
 
 
 def verdict_line(report: ReplayReport) -> str:
-    """`REPRODUCED: 5 outputs (4 identical, 1 within tolerance)`, or `NOT REPRODUCED: ...` with
-    a changed exit code named first, since it explains everything after it."""
+    """`REPRODUCED: 5 outputs (4 identical, 1 within tolerance)`, `NOT REPRODUCED: ...` with a
+    changed exit code named first, since it explains everything after it, or `NOTHING VERIFIED:
+    ...` when nothing was compared."""
     parts = []
     if not exit_code_matches(report):
         parts.append(f"exit code {report.exit_code_replayed} (recorded {report.exit_code_recorded})")
     n = len(report.verdicts)
-    outputs = f"{n} output{'' if n == 1 else 's'}"
-    found = [f"{c} {status_label(s)}" for s, c in counts(report).items() if c]
-    if found:
-        outputs += f" ({', '.join(found)})"
-    parts.append(outputs)
-    return f"{'REPRODUCED' if report.reproduced else 'NOT REPRODUCED'}: {'; '.join(parts)}"
+    if n == 0 and exit_code_matches(report):
+        parts.append("the run recorded no output files and printed nothing to compare")
+    else:
+        outputs = f"{n} output{'' if n == 1 else 's'}"
+        if n == 1 and report.verdicts[0].path in LOG_NAMES:
+            outputs = f"the command's {report.verdicts[0].path}"
+        found = [f"{c} {status_label(s)}" for s, c in counts(report).items() if c]
+        if found:
+            outputs += f" ({', '.join(found)})"
+        parts.append(outputs)
+    note = exit_note(report)
+    if note:
+        parts.append(note)
+    return f"{report.outcome}: {'; '.join(parts)}"
+
+
+def exit_note(report: ReplayReport) -> str | None:
+    return report.exit_note
 
 
 def visible_escape(match: re.Match[str]) -> str:

@@ -67,7 +67,12 @@ class TextFormat:
             ]
             lines += _table(rows, [""] + [printable(v.detail) for v in report.verdicts])
         else:
-            lines.append("no outputs recorded")
+            lines.append("nothing compared: the run recorded no output files and its stdout was empty")
+        for v in report.logs:
+            lines.append(f"{v.path} (shown, not gating: no rule names it): {status_label(v.status)}"
+                         + (f": {printable(v.detail)}" if v.detail and not v.ok else ""))
+        if report.exit_note:
+            lines.append(report.exit_note)
         lines.append("")
         if report.drift:
             n = len(report.drift)

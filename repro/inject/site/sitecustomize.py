@@ -193,6 +193,9 @@ class _Observer(object):
         self.forked = False
         self.flushing = []
         self.baseline = set(n.partition(".")[0] for n in list(sys.modules))
+        root = os.environ.get("REPRO_PROJECT_ROOT")
+        self.root = (os.path.abspath(root).rstrip("/") + "/") if root else None
+        self.trees = tuple(t.rstrip("/") + "/" for t in _interpreter_trees())
 
     def install(self):
         import atexit
@@ -248,11 +251,31 @@ class _Observer(object):
         self.seed_calls.clear()
         self.forked = True
 
+    def is_user_file(self, filename):
+        """A file of the program itself: under the project root, outside the interpreter's
+        trees (a virtual environment inside the project is the interpreter's), not frozen."""
+        return (self.root is not None and filename.startswith(self.root)
+                and not filename.startswith(self.trees))
+
+    def user_site(self, frame):
+        """The innermost caller that is the user's own code: a library that seeds for the
+        program (transformers' set_seed, lightning's seed_everything) is named by the line of
+        the program that called it."""
+        depth = 0
+        while frame is not None and depth < 200:
+            filename = frame.f_code.co_filename
+            if self.is_user_file(filename):
+                return "%s:%d" % (filename, frame.f_lineno)
+            frame = frame.f_back
+            depth += 1
+        return None
+
     def note_seed(self, call, value, frame, unseeded):
         site = "%s:%d" % (frame.f_code.co_filename, frame.f_lineno)
-        entry = self.seed_calls.get((call, site))
+        user = self.user_site(frame)
+        entry = self.seed_calls.get((call, site, user))
         if entry is None:
-            entry = self.seed_calls[(call, site)] = {"count": 0, "values": [], "unseeded": False}
+            entry = self.seed_calls[(call, site, user)] = {"count": 0, "values": [], "unseeded": False}
         entry["count"] += 1
         if len(entry["values"]) < _MAX_VALUES and value not in entry["values"]:
             entry["values"].append(value)
@@ -307,7 +330,8 @@ class _Observer(object):
             fields["spawned"] = spawned
         if self.seed_calls:
             calls = self.seed_calls.items()
-            fields["seed_calls"] = [dict(entry, call=call, site=site) for (call, site), entry in calls]
+            fields["seed_calls"] = [dict(entry, call=call, site=site, user_site=user)
+                                    for (call, site, user), entry in calls]
             self.seed_calls.clear()
         if final:
             names = set(n.partition(".")[0] for n in list(sys.modules))
@@ -357,6 +381,35 @@ def _describe(value):
         except Exception:
             pass
     return "<%s>" % type(value).__name__
+
+
+def _call_has_seed(frame):
+    """Whether the call the frame is making right now passes a seed: `RandomState(5)` draws OS
+    entropy inside numpy's compiled code before it seeds itself with 5, so the entropy draw alone
+    cannot tell `RandomState(5)` from `RandomState()`. The call's own source (its position is
+    known from Python 3.11 on) can. Any doubt counts as unseeded."""
+    try:
+        import ast
+        import linecache
+
+        positions = list(frame.f_code.co_positions())[frame.f_lasti // 2]
+        line, end_line, col, end_col = positions
+        if None in positions:
+            return False
+        lines = [linecache.getline(frame.f_code.co_filename, n) for n in range(line, end_line + 1)]
+        if not all(lines):
+            return False
+        if len(lines) == 1:
+            text = lines[0][col:end_col]
+        else:
+            text = lines[0][col:] + "".join(lines[1:-1]) + lines[-1][:end_col]
+        node = ast.parse(text.strip(), mode="eval").body
+        if not isinstance(node, ast.Call):
+            return False
+        given = list(node.args) + [k.value for k in node.keywords if k.arg in (None, "seed", "entropy")]
+        return bool(given) and not (isinstance(given[0], ast.Constant) and given[0].value is None)
+    except Exception:
+        return False
 
 
 class _SeedCalls(object):
@@ -422,7 +475,7 @@ class _SeedCalls(object):
             result = original(*args, **kwargs)
             if ident() not in busy:
                 frame = sys._getframe(1)
-                if not frame.f_code.co_filename.startswith(numpy_dir):
+                if not frame.f_code.co_filename.startswith(numpy_dir) and not _call_has_seed(frame):
                     note("numpy.random.SeedSequence", None, frame)
             return result
 
