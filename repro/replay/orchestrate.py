@@ -168,6 +168,16 @@ def rule_label(rules: RuleSet, name: str) -> str:
     return fmt.label if fmt is not None else "exact"
 
 
+def skipped_verdict(name: str, recorded: dict, replayed: dict | None) -> Verdict:
+    """An output whose rule says `compare: false`, with what the digests alone tell (free: both
+    are recorded), so "not compared" never hides that the output was missing."""
+    if replayed is None:
+        state = "the replay did not produce it"
+    else:
+        state = "digests equal" if replayed["digest"] == recorded["digest"] else "digests differ"
+    return Verdict.skipped(name, f"recorded, not compared (compare: false); {state}")
+
+
 def compare_outputs(manifest: Manifest, replay: Manifest, root: Path, ws_root: Path, rules: RuleSet,
                     store: Store) -> list[Verdict]:
     """A verdict for every recorded output file, plus one for every new file in a recorded directory."""
@@ -179,8 +189,11 @@ def compare_outputs(manifest: Manifest, replay: Manifest, root: Path, ws_root: P
         names = {e["path"] for e in entries}
         for entry in entries:
             name = entry["path"]
-            label = rule_label(rules, name)
             new = replayed.get(name)
+            if not rules.rule_for(name).compare:
+                verdicts.append(skipped_verdict(name, entry, new))
+                continue
+            label = rule_label(rules, name)
             if new is None:
                 verdicts.append(Verdict.missing(name, label))
                 continue
@@ -204,7 +217,10 @@ def compare_outputs(manifest: Manifest, replay: Manifest, root: Path, ws_root: P
         if art["kind"] == "directory":
             prefix = art["path"].rstrip("/") + "/"
             for path in sorted(p for p in replayed if p.startswith(prefix) and p not in names):
-                verdicts.append(Verdict.unexpected(path))
+                if not rules.rule_for(path).compare:
+                    verdicts.append(Verdict.skipped(path, "recorded by the replay only, not compared (compare: false)"))
+                else:
+                    verdicts.append(Verdict.unexpected(path))
     return verdicts
 
 
