@@ -34,13 +34,14 @@ NUMERIC_FORMATS: dict[str, Callable[[Tolerance, Rule, int], Format]] = {
     ".npy": lambda tolerance, rule, chunk: NpyFormat(tolerance, chunk),
     ".npz": lambda tolerance, rule, chunk: NpzFormat(tolerance, chunk),
     ".json": lambda tolerance, rule, chunk: JsonFormat(tolerance, rule.paths, rule.ignored_paths),
+    ".ipynb": lambda tolerance, rule, chunk: JsonFormat(tolerance, rule.paths, rule.ignored_paths),  # a notebook is JSON
     ".csv": lambda tolerance, rule, chunk: CsvFormat(tolerance),
     ".safetensors": lambda tolerance, rule, chunk: SafetensorsFormat(tolerance, chunk, rule.ignored_paths),
     **{s: (lambda tolerance, rule, chunk: TorchFormat(tolerance, rule.paths, rule.ignored_paths, chunk))
        for s in (".pt", ".pth", ".bin", ".ckpt")},
 }
 # The formats whose values have paths a rule can ignore (`paths: {"eval_runtime": ignore}`).
-PATH_FORMATS = frozenset({".json", ".safetensors", ".pt", ".pth", ".bin", ".ckpt"})
+PATH_FORMATS = frozenset({".json", ".ipynb", ".safetensors", ".pt", ".pth", ".bin", ".ckpt"})
 
 
 def select_format(name: str, rule: Rule, chunk_elements: int = DEFAULT_CHUNK_ELEMENTS) -> tuple[Format | None, str]:

@@ -13,6 +13,7 @@ from typing import Callable
 
 from repro.replay import workspace
 from repro.capture import code as code_facet
+from repro.capture.run_records import outputs_written_by_runs, signed_by
 from repro.capture.seeds import THREAD_VARIABLES
 from repro.compare import RuleSet, Verdict, compare_file, load_rules
 from repro.config import RunSpec, find_project_root, load_config, new_run_id
@@ -78,11 +79,14 @@ def _own_paths(manifest: Manifest, root: Path, extra: tuple[Path, ...]) -> list[
     return [p for p in own if p != "."]
 
 
-def check_code(manifest: Manifest, root: Path, own: tuple[Path, ...]) -> None:
-    """Same commit and same diff (or the same tree digest), or refuse: another code is another run."""
+def check_code(manifest: Manifest, root: Path, own: tuple[Path, ...], trusted: list | None = None) -> None:
+    """Same commit and same diff (or the same tree digest), or refuse: another code is another run.
+    Files that runs recorded as outputs are not code; with `trusted` keys only the records they
+    signed count, so a planted record cannot hide a changed source file."""
     recorded = manifest.predicate["code"]
     algorithm = manifest.predicate["digest_algorithm"]
-    now = code_facet.capture(root, algorithm, exclude=_own_paths(manifest, root, own))
+    written = outputs_written_by_runs(root, signed_by(trusted) if trusted is not None else None)
+    now = code_facet.capture(root, algorithm, exclude=_own_paths(manifest, root, own), run_outputs=written)
     if recorded["kind"] != now.facet["kind"]:
         raise IntegrityError(f"code differs: recorded as {recorded['kind']}, found {now.facet['kind']} at {root}")
     if recorded["kind"] == "tree":
@@ -242,7 +246,7 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
         raise UsageError("--checkout needs a manifest recorded in a git repository")
     if not opts.checkout:
         own = (opts.manifest_path.resolve().parent, *((opts.rules_path,) if opts.rules_path else ()))
-        check_code(manifest, root, own)
+        check_code(manifest, root, own, trusted_keys(opts.pubkeys) if keyid else None)
     key = load_key() if (opts.sign and load_key is not None) else None
 
     run_id = new_run_id()

@@ -64,7 +64,7 @@ def test_tolerance_on_an_unknown_format_falls_back_to_exact_and_says_why(outputs
     v = outputs.compare("model.h5", one_rule({"allclose": True}))
     assert (v.status, v.rule) == ("differs", "exact")
     assert v.detail == (
-        "allclose(rtol=1e-05, atol=1e-08) has no reader for '.h5' files (only .npy, .npz, .json, .csv, "
+        "allclose(rtol=1e-05, atol=1e-08) has no reader for '.h5' files (only .npy, .npz, .json, .ipynb, .csv, "
         ".safetensors, .pt, .pth, .bin, .ckpt); compared exactly: bytes differ from offset 1"
     )
 
