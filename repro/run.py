@@ -17,6 +17,7 @@ from typing import Callable
 from repro import __version__, observe
 from repro.evidence import validation
 from repro.capture import code as code_facet
+from repro.capture.run_records import outputs_written_by_runs
 from repro.capture import env as env_facet
 from repro.capture import seeds as seeds_facet
 from repro.capture.deps import is_python, python_flags
@@ -344,7 +345,10 @@ def execute_run(
         own_paths.append(project_relative(manifest_dir, spec.root))
     except ReproError:
         pass
-    code = code_facet.capture(spec.root, spec.algorithm, exclude=[p for p in own_paths if p != "."])
+    code = code_facet.capture(spec.root, spec.algorithm, exclude=[p for p in own_paths if p != "."],
+                              run_outputs=outputs_written_by_runs(spec.root))
+    if edited := code_facet.edited_warning(code.facet):
+        warnings.append(edited)
     say(f"fingerprinting {len(input_paths)} input path(s)")
     cache = StatCache.for_root(spec.root)
     inputs_before = _fingerprint(input_paths, spec, cache)

@@ -80,3 +80,34 @@ def _docker_gate(request):
     if os.environ.get("REPRO_REQUIRE_DOCKER") == "1":
         pytest.fail(f"REPRO_REQUIRE_DOCKER=1 but {reason}")
     pytest.skip(f"{reason}; tests/docker/provision.sh starts one")
+
+
+def _missing_modules(names: tuple[str, ...]) -> list[str]:
+    import importlib.util
+
+    return [n for n in names if importlib.util.find_spec(n) is None]
+
+
+# marker -> (the modules every test under it needs, the variable that makes a missing one fail)
+_PART_MARKERS = {
+    "torch": (("torch",), "REPRO_REQUIRE_TORCH"),
+    "notebook": (("nbconvert", "ipykernel", "nbformat"), "REPRO_REQUIRE_NOTEBOOK"),
+}
+
+
+@pytest.fixture(autouse=True)
+def _part_gate(request):
+    """Tests marked `torch` (or `notebook`) skip, naming the missing modules, where those are
+    not installed, and fail instead under REPRO_REQUIRE_TORCH=1 (REPRO_REQUIRE_NOTEBOOK=1). A
+    marker's arguments name further modules the test needs: `@pytest.mark.torch("lightning")`."""
+    for name, (modules, variable) in _PART_MARKERS.items():
+        marker = request.node.get_closest_marker(name)
+        if marker is None:
+            continue
+        missing = _missing_modules((*modules, *marker.args))
+        if not missing:
+            continue
+        reason = f"needs {', '.join(missing)} (not importable here)"
+        if os.environ.get(variable) == "1":
+            pytest.fail(f"{variable}=1 but this test {reason}")
+        pytest.skip(reason)

@@ -2,8 +2,9 @@
 untracked source files); a tree digest outside git.
 
 What counts as code is deliberately narrow: tracked files, plus untracked files that are not
-ignored, look like source, and are not the run's own inputs, outputs, manifests or logs. So a
-user without a `.gitignore` is never refused at replay because the run wrote into the tree.
+ignored, look like source, and are not the run's own inputs, outputs, manifests or logs, nor
+files that earlier runs recorded as their outputs (see `run_records`). So a user without a
+`.gitignore` is never refused at replay because a run wrote into the tree.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
+
+from repro.capture.run_records import RunOutputs, changed_since_written
 
 from repro.data.digest import DEFAULT_IGNORE, digest_bytes, fingerprint_file, tree_root_digest, walk_files
 from repro.secrets import mask_bytes, strip_url_credentials
@@ -66,16 +69,41 @@ def untracked_sources(root: Path, exclude: tuple[str, ...]) -> list[str]:
     return sorted(p for p in listing.split("\0") if p and is_source(p) and not _excluded(p, exclude))
 
 
-def capture(root: Path, algorithm: str, exclude: Iterable[str] = ()) -> CodeCapture:
-    """`exclude` names project-relative paths that are the run's own (inputs, outputs, manifest)."""
+def modified_tracked(root: Path, exclude: tuple[str, ...]) -> list[str]:
+    """Tracked files (under `root`) whose content differs from HEAD, project-relative."""
+    pathspecs = [".", *(f":(exclude){p}" for p in (*exclude, *NOT_CODE))]
+    listing = _git(root, "diff", "--name-only", "--relative", "-z", "HEAD", "--", *pathspecs, check=False)
+    return sorted(p for p in listing.split("\0") if p)
+
+
+def written_by_runs(
+    root: Path, exclude: tuple[str, ...], run_outputs: RunOutputs, head: str | None
+) -> tuple[list[str], list[str]]:
+    """The files that would count as code but that runs recorded as outputs, and those of them
+    whose bytes changed since (edited by the user, or written by something else)."""
+    if not run_outputs:
+        return [], []
+    candidates = set(untracked_sources(root, exclude))
+    if head:
+        candidates.update(modified_tracked(root, exclude))
+    written = sorted(p for p in candidates if p in run_outputs)
+    edited = [p for p in written if changed_since_written(root, p, run_outputs[p])]
+    return written, edited
+
+
+def capture(root: Path, algorithm: str, exclude: Iterable[str] = (), run_outputs: RunOutputs | None = None) -> CodeCapture:
+    """`exclude` names project-relative paths that are the run's own (inputs, outputs, manifest);
+    `run_outputs` the files earlier runs recorded as outputs, which are never code either."""
     excl = tuple(exclude)
     top = git_toplevel(root)
     if top is None:
-        return _capture_tree(root, algorithm, excl)
+        return _capture_tree(root, algorithm, excl, run_outputs or {})
     head = _git(root, "rev-parse", "--verify", "-q", "HEAD", check=False).strip() or None
     branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD", check=False).strip() or None
     remote = _git(root, "remote", "get-url", "origin", check=False).strip() or None
     prefix = _git(root, "rev-parse", "--show-prefix", check=False).strip()
+    written, edited = written_by_runs(root, excl, run_outputs or {}, head)
+    excl += tuple(written)
     pathspecs = [".", *(f":(exclude){p}" for p in (*excl, *NOT_CODE))]
     diff = _git_bytes(root, "diff", "--binary", "--no-color", "--no-ext-diff", "HEAD", "--", *pathspecs) if head else b""
     untracked = untracked_sources(root, excl)
@@ -99,14 +127,36 @@ def capture(root: Path, algorithm: str, exclude: Iterable[str] = ()) -> CodeCapt
     }
     if masked:
         facet["secrets_masked"] = masked
+    _note_run_outputs(facet, written, edited)
     return CodeCapture(facet, diff)
 
 
-def _capture_tree(root: Path, algorithm: str, exclude: tuple[str, ...]) -> CodeCapture:
+def _note_run_outputs(facet: dict, written: list[str], edited: list[str]) -> None:
+    if written:
+        facet["run_outputs"] = written
+    if edited:
+        facet["edited_run_outputs"] = edited
+
+
+def edited_warning(facet: dict) -> str | None:
+    """What to tell the user about files that runs write and that were changed since."""
+    edited = facet.get("edited_run_outputs") or []
+    if not edited:
+        return None
+    shown = ", ".join(edited[:5]) + (f" (and {len(edited) - 5} more)" if len(edited) > 5 else "")
+    return (f"{shown}: written by earlier runs and changed since, so both edited and a run's output; "
+            "not recorded as code (declare it with --input if the command reads it)")
+
+
+def _capture_tree(root: Path, algorithm: str, exclude: tuple[str, ...], run_outputs: RunOutputs) -> CodeCapture:
     entries = []
+    written: list[str] = []
     for f in walk_files(root):
         rel = f.relative_to(root).as_posix()
         if is_source(rel) and not _excluded(rel, exclude):
+            if rel in run_outputs:
+                written.append(rel)
+                continue
             entries.append(fingerprint_file(f, root, algorithm))
     entries.sort(key=lambda e: e.path)
     facet = {
@@ -114,4 +164,5 @@ def _capture_tree(root: Path, algorithm: str, exclude: tuple[str, ...]) -> CodeC
         "digest": tree_root_digest(entries, algorithm),
         "files": [e.to_json() for e in entries],
     }
+    _note_run_outputs(facet, sorted(written), sorted(p for p in written if changed_since_written(root, p, run_outputs[p])))
     return CodeCapture(facet, b"")

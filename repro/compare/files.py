@@ -18,34 +18,51 @@ from repro.compare.format import Format, Unreadable
 from repro.compare.jsonfile import JsonFormat
 from repro.compare.npy import NpyFormat
 from repro.compare.npz import NpzFormat
-from repro.compare.policy import Tolerance
+from repro.compare.policy import Exact, Tolerance
 from repro.compare.rules import Rule, RuleSet
+from repro.compare.safetensors import SafetensorsFormat
 from repro.compare.text import TextFormat
+from repro.compare.torchfile import TorchFormat
 from repro.compare.verdict import Verdict
 
 EXACT = "exact"
 
 # Formats that read numbers out of a file, by suffix: each is built from the rule's tolerance,
-# the rule (for JSON path overrides) and the number of array elements to hold at once.
+# the rule (for JSON path overrides and ignored paths) and the number of array elements to hold
+# at once.
 NUMERIC_FORMATS: dict[str, Callable[[Tolerance, Rule, int], Format]] = {
     ".npy": lambda tolerance, rule, chunk: NpyFormat(tolerance, chunk),
     ".npz": lambda tolerance, rule, chunk: NpzFormat(tolerance, chunk),
-    ".json": lambda tolerance, rule, chunk: JsonFormat(tolerance, rule.paths),
+    ".json": lambda tolerance, rule, chunk: JsonFormat(tolerance, rule.paths, rule.ignored_paths),
+    ".ipynb": lambda tolerance, rule, chunk: JsonFormat(tolerance, rule.paths, rule.ignored_paths),  # a notebook is JSON
     ".csv": lambda tolerance, rule, chunk: CsvFormat(tolerance),
+    ".safetensors": lambda tolerance, rule, chunk: SafetensorsFormat(tolerance, chunk, rule.ignored_paths),
+    **{s: (lambda tolerance, rule, chunk: TorchFormat(tolerance, rule.paths, rule.ignored_paths, chunk))
+       for s in (".pt", ".pth", ".bin", ".ckpt")},
 }
+# The formats whose values have paths a rule can ignore (`paths: {"eval_runtime": ignore}`).
+PATH_FORMATS = frozenset({".json", ".ipynb", ".safetensors", ".pt", ".pth", ".bin", ".ckpt"})
 
 
 def select_format(name: str, rule: Rule, chunk_elements: int = DEFAULT_CHUNK_ELEMENTS) -> tuple[Format | None, str]:
     """The format that compares `name` under `rule`, or (None, why) when the bytes decide.
 
-    A tolerance applies to the numeric formats; ignore patterns apply to any other file read as
-    text. Anything else is compared exactly, and `why` says so when a tolerance was asked for.
+    A tolerance applies to the numeric formats, and ignored paths to the formats with paths (a
+    rule with only ignored paths compares the other values exactly); ignore patterns apply to
+    any other file read as text. Anything else is compared exactly, and `why` says so when a
+    tolerance was asked for.
     """
     suffix = PurePosixPath(name).suffix.lower()
     if rule.tolerance is not None and suffix in NUMERIC_FORMATS:
         return NUMERIC_FORMATS[suffix](rule.tolerance, rule, chunk_elements), ""
+    if rule.ignored_paths and suffix in PATH_FORMATS:
+        return NUMERIC_FORMATS[suffix](Exact(), rule, chunk_elements), ""
     if rule.ignore:
         return TextFormat(rule.ignore), ""
+    if rule.ignored_paths:
+        kinds = ", ".join(sorted(PATH_FORMATS))
+        what = f"'{suffix}' files" if suffix else "files without a suffix"
+        return None, f"ignored paths apply to {kinds} files, not to {what}; compared exactly: "
     if rule.tolerance is not None:
         kinds = ", ".join(NUMERIC_FORMATS)
         what = f"'{suffix}' files" if suffix else "files without a suffix"
@@ -65,7 +82,10 @@ def compare_file(
     with its replayed copy. `chunk_elements` bounds how many array elements are held at once."""
     if chunk_elements < 1:
         raise ValueError("chunk_elements must be at least 1")
-    fmt, why = select_format(name, rules.rule_for(name), chunk_elements)
+    rule = rules.rule_for(name)
+    if not rule.compare:
+        return Verdict.skipped(name, "recorded, not compared (compare: false)")
+    fmt, why = select_format(name, rule, chunk_elements)
     label = fmt.label if fmt is not None else EXACT
     try:
         difference = byte_difference(recorded, replayed)

@@ -34,6 +34,11 @@ _BARE_KEY = re.compile(r"[^.\[\]\"]+")
 _INDEX = re.compile(r"\[(\d+|\*)\]")
 
 
+def plain_key(key: str) -> bool:
+    """Whether `key` can be written as `.key` in a path."""
+    return _PLAIN_KEY.fullmatch(key) is not None
+
+
 def format_path(parts: tuple[Part, ...]) -> str:
     """"$" followed by `.key`, `["odd key"]` and `[i]` steps."""
     out = ["$"]

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Protocol, runtime_checkable
 
 import numpy as np
 
-_INT_OF_SIZE = {2: np.int16, 4: np.int32, 8: np.int64}
+_INT_OF_SIZE = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}
 
 
 class Pair:
@@ -27,9 +27,14 @@ class Pair:
     decides and the statistics that report, so a chunk is not walked twice for the same thing.
     """
 
-    def __init__(self, recorded: np.ndarray, replayed: np.ndarray) -> None:
+    def __init__(
+        self, recorded: np.ndarray, replayed: np.ndarray, codes: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> None:
         self.recorded = recorded
         self.replayed = replayed
+        # The stored bit patterns of a float type numpy has no dtype for (bfloat16, float8), whose
+        # values were widened exactly: `Ulp` counts steps of the stored type on them.
+        self.codes = codes
 
     @property
     def dtype(self) -> np.dtype:
@@ -161,8 +166,9 @@ class Ulp:
         if rec.dtype.itemsize not in _INT_OF_SIZE:
             ok = rep == rec
         else:
+            a, b = pair.codes if pair.codes is not None else (rec, rep)
             with np.errstate(invalid="ignore"):
-                ok = ulp_distance(rec, rep) <= np.uint64(self.max_ulps)
+                ok = ulp_distance(a, b) <= np.uint64(self.max_ulps)
             ok &= np.isinf(rec) == np.isinf(rep)
             ok &= ~(np.isnan(rec) | np.isnan(rep))
         if self.equal_nan:
@@ -170,6 +176,22 @@ class Ulp:
         return ok
 
     def override(self, fields: Mapping[str, Any]) -> Ulp:
+        return self
+
+
+@dataclass(frozen=True)
+class Exact:
+    """Equal values only (NaN never matches, +0 matches -0): the tolerance of a rule that only
+    leaves values at some paths out, for the numbers it still compares."""
+
+    @property
+    def label(self) -> str:
+        return "exact"
+
+    def accepts(self, pair: Pair) -> np.ndarray:
+        return pair.replayed == pair.recorded
+
+    def override(self, fields: Mapping[str, Any]) -> Exact:
         return self
 
 

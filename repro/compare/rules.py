@@ -16,7 +16,8 @@ from repro.compare import jsonpath
 from repro.compare.policy import Allclose, AnyOf, Tolerance, Ulp
 from repro.errors import UsageError
 
-RULE_KEYS = ("match", "exact", "allclose", "ulp", "ignore", "paths")
+RULE_KEYS = ("match", "exact", "allclose", "ulp", "ignore", "paths", "compare")
+IGNORE = "ignore"  # the value of a `paths` entry that leaves the value at that path out
 ALLCLOSE_KEYS = ("rtol", "atol", "equal_nan")
 ULP_KEYS = ("max", "equal_nan")
 
@@ -72,15 +73,27 @@ class PathOverride:
 
 
 @dataclass(frozen=True)
+class IgnoredPath:
+    """A path of a JSON output or a checkpoint whose value (and everything below it) is left out
+    of the comparison: `paths: {"eval_runtime": ignore}`."""
+
+    text: str
+    pattern: tuple[jsonpath.Segment, ...]
+
+
+@dataclass(frozen=True)
 class Rule:
     """One entry of the rules list. `tolerance` is None for an exact rule and for a rule that
-    only ignores lines of text."""
+    only ignores lines of text or values at paths. `compare` False records the output without
+    letting it decide the verdict."""
 
     match: str
     index: int | None = None  # position in the rules list; None for the built-in exact default
     tolerance: Tolerance | None = None
     ignore: tuple[re.Pattern[str], ...] = ()
     paths: tuple[PathOverride, ...] = ()
+    ignored_paths: tuple[IgnoredPath, ...] = ()
+    compare: bool = True
     _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -93,7 +106,7 @@ class Rule:
     @property
     def exact(self) -> bool:
         """True when the bytes alone decide: no tolerance and nothing to ignore."""
-        return self.tolerance is None and not self.ignore
+        return self.tolerance is None and not self.ignore and not self.ignored_paths and self.compare
 
 
 DEFAULT_RULE = Rule(match="**")
@@ -149,6 +162,13 @@ def _rule(index: int, entry: object) -> Rule:
     if not isinstance(match, str) or not match:
         raise UsageError(f"{where}.match: expected a non-empty glob string, got {match!r}")
 
+    if "compare" in entry:
+        if _bool(f"{where}.compare", entry["compare"]) is False:
+            others = [k for k in ("exact", "allclose", "ulp", "ignore", "paths") if k in entry]
+            if others:
+                raise UsageError(f"{where}.{others[0]}: cannot be combined with compare: false (the output is not compared)")
+            return Rule(match, index, compare=False)
+
     policies: list[Tolerance] = []
     if "exact" in entry:
         if entry["exact"] is not True:
@@ -161,11 +181,11 @@ def _rule(index: int, entry: object) -> Rule:
     if "ulp" in entry:
         policies.append(_ulp(f"{where}.ulp", entry["ulp"]))
     ignore = _ignore(f"{where}.ignore", entry["ignore"]) if "ignore" in entry else ()
-    if "paths" in entry and "allclose" not in entry:
+    paths, ignored_paths = _paths(f"{where}.paths", entry["paths"]) if "paths" in entry else ((), ())
+    if paths and "allclose" not in entry:
         raise UsageError(f"{where}.paths: per-path overrides need an allclose policy in the same rule")
-    paths = _paths(f"{where}.paths", entry["paths"]) if "paths" in entry else ()
-    if not policies and "ignore" not in entry and "exact" not in entry:
-        raise UsageError(f"{where}: no policy (give one of exact, allclose, ulp, ignore)")
+    if not policies and "ignore" not in entry and "exact" not in entry and not ignored_paths:
+        raise UsageError(f"{where}: no policy (give one of exact, allclose, ulp, ignore, paths, compare)")
 
     tolerance: Tolerance | None
     if not policies:
@@ -174,7 +194,7 @@ def _rule(index: int, entry: object) -> Rule:
         tolerance = policies[0]
     else:
         tolerance = AnyOf(tuple(policies))
-    return Rule(match, index, tolerance, ignore, paths)
+    return Rule(match, index, tolerance, ignore, paths, ignored_paths)
 
 
 def _number(where: str, value: object) -> float:
@@ -256,10 +276,12 @@ def _ignore(where: str, data: object) -> tuple[re.Pattern[str], ...]:
     return tuple(patterns)
 
 
-def _paths(where: str, data: object) -> tuple[PathOverride, ...]:
+def _paths(where: str, data: object) -> tuple[tuple[PathOverride, ...], tuple[IgnoredPath, ...]]:
+    """The overrides (path -> allclose fields) and the ignored paths (path -> `ignore`)."""
     if not isinstance(data, Mapping):
-        raise UsageError(f"{where}: expected a mapping of JSON path to allclose fields, got {_kind(data)}")
+        raise UsageError(f"{where}: expected a mapping of JSON path to allclose fields or 'ignore', got {_kind(data)}")
     out = []
+    ignored = []
     for text, fields in data.items():
         if not isinstance(text, str):
             raise UsageError(f"{where}: path keys must be strings, got {text!r}")
@@ -267,6 +289,11 @@ def _paths(where: str, data: object) -> tuple[PathOverride, ...]:
             pattern = jsonpath.parse_path(text)
         except ValueError as e:
             raise UsageError(f"{where}[{text!r}]: invalid path: {e}") from e
+        if fields == IGNORE:
+            ignored.append(IgnoredPath(text, pattern))
+            continue
+        if isinstance(fields, str):
+            raise UsageError(f"{where}[{text!r}]: expected a mapping of allclose fields or 'ignore', got {fields!r}")
         parsed = _allclose_fields(f"{where}[{text!r}]", fields)
         out.append(PathOverride(text, pattern, tuple(parsed.items())))
-    return tuple(out)
+    return tuple(out), tuple(ignored)

@@ -2,6 +2,9 @@
 
 Lines keep their line endings, so a changed ending or a missing final newline still counts as a
 difference; the ignore patterns see each line without its ending, so `$` anchors as expected.
+Patterns apply only to text: a copy that holds a NUL byte is a binary file (a checkpoint, an
+archive) whose "lines" mean nothing, so the pair is compared exactly and the verdict says why.
+Stray bytes that are not UTF-8 in a log do not make it binary; they compare exactly.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import IO, Iterator
 
-from repro.compare.format import Side, open_text, reading
+from repro.compare.bytewise import byte_difference
+from repro.compare.format import Side, open_binary, open_text, reading
 from repro.compare.stats import show_value
 from repro.compare.verdict import Verdict
+from repro.data.digest import CHUNK
 
 Line = tuple[int, str]  # (1-based line number in its file, the line with its ending)
 
@@ -44,6 +49,12 @@ class TextFormat:
                 yield item
 
     def compare(self, name: str, recorded: Path, replayed: Path) -> Verdict:
+        for side, path in (("recorded", recorded), ("replayed", replayed)):
+            why = binary_reason(path, side)  # type: ignore[arg-type]
+            if why:
+                detail = (f"ignore patterns apply only to text and the {side} copy is binary ({why}); compared "
+                          f"exactly: {byte_difference(recorded, replayed)}")
+                return Verdict(name, "differs", "exact", detail)
         ignored = {"recorded": 0, "replayed": 0}
         with open_text(recorded, "recorded") as fa, open_text(replayed, "replayed") as fb:
             pairs = zip_longest(self._kept(fa, "recorded", ignored), self._kept(fb, "replayed", ignored))
@@ -70,3 +81,19 @@ class TextFormat:
             detail = f"the replayed copy has no more lines; recorded line {a[0]}: {show_value(repr(a[1]))}"
             where = f"line {a[0]}"
         return Verdict(name, "differs", self.label, detail, where=where)
+
+
+def binary_reason(path: Path, side: Side) -> str | None:
+    """Why the file is binary (its first NUL byte, which text never holds: git's test too), or
+    None. Streamed, so a large log costs one chunk of memory."""
+    offset = 0
+    with open_binary(path, side) as f:
+        while True:
+            with reading(side):
+                chunk = f.read(CHUNK)
+            if not chunk:
+                return None
+            nul = chunk.find(0)
+            if nul >= 0:
+                return f"NUL byte at offset {offset + nul}"
+            offset += len(chunk)

@@ -13,9 +13,14 @@ from typing import Any, Literal, get_args
 
 from repro.errors import UsageError
 
-Status = Literal["identical", "within_tolerance", "differs", "missing", "unexpected"]
+Status = Literal["identical", "within_tolerance", "differs", "missing", "unexpected", "skipped"]
 STATUSES: tuple[str, ...] = get_args(Status)
 PASSING: frozenset[str] = frozenset({"identical", "within_tolerance"})
+# An output whose rule says `compare: false`: recorded, reported, never deciding the verdict.
+NOT_GATING: frozenset[str] = frozenset({"skipped"})
+
+
+SKIPPED_RULE = "compare: false"
 
 
 def _error_to_json(value: float | None) -> float | str | None:
@@ -56,8 +61,14 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        """True when the replayed copy reproduces the recorded one (bit-identical or within tolerance)."""
-        return self.status in PASSING
+        """True when this output does not stop the replay from reproducing: the replayed copy is
+        bit-identical or within tolerance, or the output is not compared (`skipped`)."""
+        return self.status in PASSING or self.status in NOT_GATING
+
+    @property
+    def compared(self) -> bool:
+        """False for an output its rule leaves out of the verdict (`compare: false`)."""
+        return self.status not in NOT_GATING
 
     @classmethod
     def missing(cls, path: str, rule: str = "") -> Verdict:
@@ -68,6 +79,11 @@ class Verdict:
     def unexpected(cls, path: str, rule: str = "") -> Verdict:
         """An output the replay produced that the recorded run did not."""
         return cls(path, "unexpected", rule, "replay produced an output the recorded run did not")
+
+    @classmethod
+    def skipped(cls, path: str, detail: str) -> Verdict:
+        """An output recorded but not compared, because its rule says `compare: false`."""
+        return cls(path, "skipped", SKIPPED_RULE, detail)
 
     def to_json(self) -> dict:
         return {

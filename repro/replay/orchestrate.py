@@ -13,6 +13,7 @@ from typing import Callable
 
 from repro.replay import workspace
 from repro.capture import code as code_facet
+from repro.capture.run_records import outputs_written_by_runs, signed_by
 from repro.capture.seeds import THREAD_VARIABLES
 from repro.compare import RuleSet, Verdict, compare_file, load_rules
 from repro.config import RunSpec, find_project_root, load_config, new_run_id
@@ -83,11 +84,15 @@ def _own_paths(manifest: Manifest, root: Path, extra: tuple[Path, ...]) -> list[
     return [p for p in own if p != "."]
 
 
-def check_code(manifest: Manifest, root: Path, own: tuple[Path, ...], manifest_path: Path | None = None) -> None:
-    """Same commit and same diff (or the same tree digest), or refuse: another code is another run."""
+def check_code(manifest: Manifest, root: Path, own: tuple[Path, ...], manifest_path: Path | None = None,
+               trusted: list | None = None) -> None:
+    """Same commit and same diff (or the same tree digest), or refuse: another code is another run.
+    Files that runs recorded as outputs are not code; with `trusted` keys only the records they
+    signed count, so a planted record cannot hide a changed source file."""
     recorded = manifest.predicate["code"]
     algorithm = manifest.predicate["digest_algorithm"]
-    now = code_facet.capture(root, algorithm, exclude=_own_paths(manifest, root, own))
+    written = outputs_written_by_runs(root, signed_by(trusted) if trusted is not None else None)
+    now = code_facet.capture(root, algorithm, exclude=_own_paths(manifest, root, own), run_outputs=written)
     if recorded["kind"] != now.facet["kind"]:
         raise IntegrityError(f"code differs: recorded as {recorded['kind']}, found {now.facet['kind']} at {root}")
     if recorded["kind"] == "tree":
@@ -200,6 +205,16 @@ def rule_label(rules: RuleSet, name: str) -> str:
     return fmt.label if fmt is not None else "exact"
 
 
+def skipped_verdict(name: str, recorded: dict, replayed: dict | None) -> Verdict:
+    """An output whose rule says `compare: false`, with what the digests alone tell (free: both
+    are recorded), so "not compared" never hides that the output was missing."""
+    if replayed is None:
+        state = "the replay did not produce it"
+    else:
+        state = "digests equal" if replayed["digest"] == recorded["digest"] else "digests differ"
+    return Verdict.skipped(name, f"recorded, not compared (compare: false); {state}")
+
+
 def compare_outputs(manifest: Manifest, replay: Manifest, root: Path, ws_root: Path, rules: RuleSet,
                     store: Store) -> list[Verdict]:
     """A verdict for every recorded output file, plus one for every file the replay wrote that the
@@ -213,8 +228,11 @@ def compare_outputs(manifest: Manifest, replay: Manifest, root: Path, ws_root: P
         names |= {e["path"] for e in entries}
         for entry in entries:
             name = entry["path"]
-            label = rule_label(rules, name)
             new = replayed.get(name)
+            if not rules.rule_for(name).compare:
+                verdicts.append(skipped_verdict(name, entry, new))
+                continue
+            label = rule_label(rules, name)
             if new is None:
                 verdicts.append(Verdict.missing(name, label))
                 continue
@@ -237,6 +255,8 @@ def compare_outputs(manifest: Manifest, replay: Manifest, root: Path, ws_root: P
             verdicts.append(compare_file(name, original, replayed_path, rules))
     missing = [v.path for v in verdicts if v.status == "missing"]
     extra = unexpected_verdicts(replayed, names, missing)
+    extra = [v if rules.rule_for(v.path).compare
+             else Verdict.skipped(v.path, "recorded by the replay only, not compared (compare: false)") for v in extra]
     twins = {mirror_of(v.path, missing): v.path for v in extra}
     verdicts = [Verdict(v.path, v.status, v.rule, f"{v.detail} (it wrote {twins[v.path]} instead)")
                 if v.status == "missing" and v.path in twins else v for v in verdicts]
@@ -268,7 +288,7 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
         raise UsageError("--checkout needs a manifest recorded in a git repository")
     if not opts.checkout:
         own = (opts.manifest_path.resolve().parent, *((opts.rules_path,) if opts.rules_path else ()))
-        check_code(manifest, root, own, opts.manifest_path)
+        check_code(manifest, root, own, opts.manifest_path, trusted_keys(opts.pubkeys) if keyid else None)
     key = load_key() if (opts.sign and load_key is not None) else None
     env_values, env_unset, env_masked = restored_environment(manifest, config)
 

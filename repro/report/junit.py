@@ -51,6 +51,9 @@ def _output_case(suite: ET.Element, v: Verdict) -> bool:
     """One test case per output; returns True when it failed."""
     case = _sub(suite, "testcase", classname=OUTPUT_CLASS, name=v.path)
     errors = error_text(v)
+    if not v.compared:
+        _sub(case, "skipped", message=v.detail)
+        return False
     if v.ok:
         note = f"{status_label(v.status)} (rule {v.rule or '-'})"
         if errors:
@@ -108,7 +111,7 @@ class JunitFormat:
             el.set("failures", str(failures))
             el.set("errors", "0")
             el.set("time", _seconds(report.duration_replayed_s))
-        suite.set("skipped", "0")
+        suite.set("skipped", str(sum(not v.compared for v in report.verdicts)))
         out = [verdict_line(report)]
         out += [f"drift: {c.facet} {c.key}: {value_text(c.before)} -> {value_text(c.after)}" for c in report.drift]
         out += [f"warning: {w}" for w in report.warnings]

@@ -42,3 +42,77 @@ def test_outside_git_a_tree_digest_of_source_files(tmp_path):
     assert first["kind"] == "tree" and [f["path"] for f in first["files"]] == ["train.py"]
     (tmp_path / "train.py").write_text("print(2)\n")
     assert code.capture(tmp_path, "xxh3_128").facet["digest"] != first["digest"]
+
+
+def _record_outputs(root, run_id, outputs):
+    """A run record under .repro/runs/ listing `outputs` ({path: bytes}) as that run wrote them."""
+    import json
+
+    from repro.data.digest import digest_bytes
+
+    run = root / ".repro" / "runs" / run_id
+    run.mkdir(parents=True)
+    arts = [{"path": p, "kind": "file", "size": len(b), "digest": digest_bytes(b, "xxh3_128")} for p, b in outputs.items()]
+    (run / "manifest.json").write_text(json.dumps({"predicate": {"outputs": arts}, "signatures": []}))
+
+
+def test_files_runs_recorded_as_outputs_are_never_code(tmp_path):
+    from repro.capture.run_records import outputs_written_by_runs
+
+    git(tmp_path, "init", "-q")
+    (tmp_path / ".gitignore").write_text(".repro/\n")
+    (tmp_path / "train.ipynb").write_text("{}\n")
+    (tmp_path / "results.py").write_text("committed\n")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "x")
+    (tmp_path / "executed.ipynb").write_text('{"cells": 1}\n')
+    (tmp_path / "results.py").write_text("rewritten by the run\n")
+    _record_outputs(tmp_path, "r1", {"executed.ipynb": b'{"cells": 1}\n', "results.py": b"rewritten by the run\n"})
+    before = code.capture(tmp_path, "xxh3_128")
+    assert before.facet["untracked_sources"] == ["executed.ipynb"] and before.facet["dirty"]
+    c = code.capture(tmp_path, "xxh3_128", run_outputs=outputs_written_by_runs(tmp_path))
+    assert c.facet["untracked_sources"] == [] and not c.facet["dirty"] and c.diff == b""
+    assert c.facet["run_outputs"] == ["executed.ipynb", "results.py"] and "edited_run_outputs" not in c.facet
+    assert code.edited_warning(c.facet) is None
+
+
+def test_a_run_output_edited_since_is_reported_as_both(tmp_path):
+    from repro.capture.run_records import outputs_written_by_runs
+
+    git(tmp_path, "init", "-q")
+    (tmp_path / "train.py").write_text("print(1)\n")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "x")
+    (tmp_path / "executed.ipynb").write_text("edited by hand\n")
+    _record_outputs(tmp_path, "r1", {"executed.ipynb": b"as the run wrote it\n"})
+    c = code.capture(tmp_path, "xxh3_128", run_outputs=outputs_written_by_runs(tmp_path))
+    assert c.facet["run_outputs"] == c.facet["edited_run_outputs"] == ["executed.ipynb"]
+    assert not c.facet["dirty"]
+    assert code.edited_warning(c.facet).startswith("executed.ipynb: written by earlier runs and changed since")
+
+
+def test_only_records_signed_by_a_trusted_key_count_when_asked(tmp_path):
+    import json
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from repro.capture.run_records import outputs_written_by_runs, signed_by
+    from repro.evidence import jsonio, signing
+
+    key = Ed25519PrivateKey.generate()
+    _record_outputs(tmp_path, "planted", {"train.py": b"x"})
+    _record_outputs(tmp_path, "signed", {"executed.ipynb": b"y"})
+    signed = tmp_path / ".repro" / "runs" / "signed" / "manifest.json"
+    data = json.loads(signed.read_text())
+    data["signatures"] = [signing.sign(jsonio.canonical_bytes({"predicate": data["predicate"]}), key)]
+    signed.write_text(json.dumps(data))
+    assert set(outputs_written_by_runs(tmp_path)) == {"train.py", "executed.ipynb"}
+    assert set(outputs_written_by_runs(tmp_path, signed_by([key.public_key()]))) == {"executed.ipynb"}
+
+
+def test_a_broken_record_is_left_out(tmp_path):
+    from repro.capture.run_records import outputs_written_by_runs
+
+    (tmp_path / ".repro" / "runs" / "bad").mkdir(parents=True)
+    (tmp_path / ".repro" / "runs" / "bad" / "manifest.json").write_text("{not json")
+    assert outputs_written_by_runs(tmp_path) == {}

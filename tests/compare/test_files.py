@@ -60,12 +60,12 @@ def test_exact_reports_size_difference(outputs: Outputs) -> None:
 
 
 def test_tolerance_on_an_unknown_format_falls_back_to_exact_and_says_why(outputs: Outputs) -> None:
-    outputs.write("model.pt", b"\x00\x01", b"\x00\x02")
-    v = outputs.compare("model.pt", one_rule({"allclose": True}))
+    outputs.write("model.h5", b"\x00\x01", b"\x00\x02")
+    v = outputs.compare("model.h5", one_rule({"allclose": True}))
     assert (v.status, v.rule) == ("differs", "exact")
     assert v.detail == (
-        "allclose(rtol=1e-05, atol=1e-08) has no reader for '.pt' files (only .npy, .npz, .json, .csv); "
-        "compared exactly: bytes differ from offset 1"
+        "allclose(rtol=1e-05, atol=1e-08) has no reader for '.h5' files (only .npy, .npz, .json, .ipynb, .csv, "
+        ".safetensors, .pt, .pth, .bin, .ckpt); compared exactly: bytes differ from offset 1"
     )
 
 

@@ -137,3 +137,18 @@ def test_deep_but_parseable_json_is_walked_without_recursion(outputs: Outputs) -
     v = outputs.compare("metrics.json", RULE)
     assert v.status == "within_tolerance"
     assert v.where == "$" + "[0]" * depth
+
+
+def test_ignored_paths_leave_values_out_whatever_they_are(outputs: Outputs) -> None:
+    outputs.write("m.json", '{"eval_runtime": 1.2, "eval_loss": 0.5, "log": [{"t": "a"}]}',
+                  '{"eval_runtime": 9.9, "eval_loss": 0.5, "log": [{"t": 3}]}')
+    v = outputs.compare("m.json", one_rule({"paths": {"eval_runtime": "ignore", "log[*].t": "ignore"}}))
+    assert (v.status, v.rule) == ("within_tolerance", "exact + 2 ignored paths")
+    assert v.detail == "all 1 values equal; the bytes differ outside them; 2 values left out at ignored paths"
+    assert outputs.compare("m.json", one_rule({"paths": {"eval_runtime": "ignore"}})).where == "$.log[0].t"
+
+
+def test_compare_false_is_reported_as_skipped(outputs: Outputs) -> None:
+    outputs.write("events.out", "a", "b")
+    v = outputs.compare("events.out", one_rule({"compare": False}))
+    assert (v.status, v.rule, v.ok, v.compared) == ("skipped", "compare: false", True, False)

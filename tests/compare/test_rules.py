@@ -148,3 +148,36 @@ def test_invalid_rules_name_the_rule_and_field(data: object, message: str) -> No
     with pytest.raises(UsageError, match=re.escape(message)) as info:
         load_rules(data)  # type: ignore[arg-type]
     assert "\n" not in str(info.value)
+
+
+def test_paths_ignore_entries_need_no_tolerance() -> None:
+    rules = load_rules({"rules": [{"match": "*.json", "paths": {"eval_runtime": "ignore", "callbacks.*.dirpath": "ignore"}}]})
+    rule = rules.rule_for("trainer_state.json")
+    assert rule.tolerance is None and not rule.exact
+    assert [i.text for i in rule.ignored_paths] == ["eval_runtime", "callbacks.*.dirpath"]
+
+
+def test_paths_mix_ignore_and_overrides() -> None:
+    rule = load_rules({"rules": [{"match": "m.json", "allclose": {}, "paths": {"t": "ignore", "loss": {"atol": 1}}}]}).rules[0]
+    assert [o.text for o in rule.paths] == ["loss"] and [i.text for i in rule.ignored_paths] == ["t"]
+
+
+def test_compare_false_records_without_gating() -> None:
+    rule = load_rules({"rules": [{"match": "events/*", "compare": False}]}).rule_for("events/x")
+    assert rule.compare is False and not rule.exact
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"rules": [{"match": "a", "compare": False, "ulp": 1}]}, "rules[0].ulp: cannot be combined with compare: false"),
+        ({"rules": [{"match": "a", "compare": "no"}]}, "rules[0].compare: expected true or false"),
+        ({"rules": [{"match": "a", "compare": True}]}, "rules[0]: no policy"),
+        ({"rules": [{"match": "a", "paths": {"x": "skip"}}]}, "rules[0].paths['x']: expected a mapping of allclose fields or 'ignore'"),
+        ({"rules": [{"match": "a", "paths": {"x": "ignore", "y": {"atol": 1}}}]}, "rules[0].paths: per-path overrides need an allclose"),
+    ],
+)
+def test_new_rule_fields_are_checked(data: dict, message: str) -> None:
+    with pytest.raises(UsageError) as e:
+        load_rules(data)
+    assert str(e.value).startswith(message)

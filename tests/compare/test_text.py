@@ -66,3 +66,11 @@ def test_ignore_with_a_tolerance_reads_json_as_numbers_and_logs_as_text(outputs:
     assert outputs.compare("out.json", rules).rule.startswith("allclose")
     assert outputs.compare("out.txt", rules).rule == "text(ignore=1)"
     assert outputs.compare("out.txt", rules).status == "within_tolerance"
+
+
+def test_ignore_patterns_never_apply_to_a_binary_file(outputs: Outputs) -> None:
+    outputs.write("model.ckpt", b"PK\x03\x04\x00elapsed: 1\n", b"PK\x03\x04\x00elapsed: 2\n")
+    v = outputs.compare("model.ckpt", IGNORE)
+    assert (v.status, v.rule) == ("differs", "exact")
+    assert v.detail == ("ignore patterns apply only to text and the recorded copy is binary (NUL byte at offset 4); "
+                        "compared exactly: bytes differ from offset 14")

@@ -107,7 +107,8 @@ def test_json_validates_against_the_shipped_schema_and_round_trips():
         assert json.loads(json.dumps(doc)) == doc
     doc = json.loads(get_format("json").render(make_report()))
     assert doc["reproduced"] is False and doc["run_id"] == "20260101T000000Z-aaaaaa"
-    assert doc["counts"] == {"total": 5, "identical": 1, "within_tolerance": 1, "differs": 1, "missing": 1, "unexpected": 1}
+    assert doc["counts"] == {"total": 5, "identical": 1, "within_tolerance": 1, "differs": 1, "missing": 1, "unexpected": 1,
+                             "skipped": 0}
     assert [v["path"] for v in doc["verdicts"]] == [v.path for v in make_report().verdicts]
     assert doc["verdicts"][2]["max_rel_error"] is None  # infinity: null, never a bare Infinity
     assert doc["duration_s"] == {"recorded": 1.25, "replayed": None}
@@ -197,3 +198,19 @@ def test_json_diff_parses():
     doc = json.loads(get_diff_format("json").render(DIFF))
     assert doc["identical"] is False and doc["before"] == {"manifest": "a.json", "run_id": "run-a"}
     assert doc["changes"][1] == {"facet": "packages", "key": "numpy", "before": "1.26.4", "after": "2.0.0"}
+
+
+def test_an_output_not_compared_is_skipped_in_every_format():
+    report = make_report(reproduced=True, verdicts=(
+        Verdict("out/a.npz", "identical", "exact"),
+        Verdict.skipped("lightning_logs/events.out", "recorded, not compared (compare: false); digests differ"),
+    ))
+    doc = json.loads(get_format("json").render(report))
+    Draft202012Validator(validation.load(REPLAY_SCHEMA)).validate(doc)
+    assert doc["counts"]["skipped"] == 1 and doc["verdicts"][1]["status"] == "skipped"
+    assert doc["summary"] == "REPRODUCED: 2 outputs (1 identical, 1 skipped)"
+    suite = _junit(report).find("testsuite")
+    assert suite.get("skipped") == "1" and suite.get("failures") == "0"
+    case = [c for c in suite.findall("testcase") if c.get("name") == "lightning_logs/events.out"][0]
+    assert case.find("skipped").get("message").startswith("recorded, not compared")
+    assert "skipped" in get_format("text").render(report)
