@@ -32,6 +32,9 @@ MAX_SUBPROCESSES = 1000
 MAX_SEED_CALLS = 1000
 MAX_SEED_VALUES = 10
 MAX_DELETED = 100
+MAX_OUTSIDE = 1000
+SYSTEM_TREES = ("/dev/", "/proc/", "/sys/")
+"""Devices and kernel interfaces (/dev/null, /dev/shm, /proc/self/...): written, but never files."""
 SAFE_INT = 2**53 - 1  # RFC 8785 numbers are IEEE doubles: larger integers are kept as text
 
 # What a manifest path may hold (schemas/manifest.schema.json "relpath").
@@ -81,6 +84,8 @@ class Observation:
     outputs: tuple[str, ...]
     section: dict
     warnings: tuple[str, ...]
+    outside: tuple[str, ...] = ()
+    """Absolute paths written outside the project (`outside_writes`), for the caller to digest."""
 
 
 def child_variables(enabled: bool, root: Path) -> dict[str, str]:
@@ -286,6 +291,33 @@ def classify(
     return Classified(tuple(inputs), tuple(outputs), tuple(flagged), tuple(unhooked), covered, tuple(unrecordable))
 
 
+def outside_writes(processes: list[ProcessLog], root: Path, temp_dirs: Iterable[str] = ()) -> list[str]:
+    """Absolute paths the program opened for writing outside the project root, the temporary
+    directory, the interpreter's trees and the system's device trees: files a replay cannot
+    verify, named so the user is not silently told "0 outputs". Only processes that saw the
+    project at `root` count (a container's paths are not this machine's)."""
+    base = str(root).rstrip("/") + "/"
+    skipped = tuple(sorted({*(t.rstrip("/") + "/" for t in temp_dirs if t), *SYSTEM_TREES}))
+    out: dict[str, None] = {}
+    for proc in processes:
+        if proc.root is not None and proc.root.rstrip("/") + "/" != base:
+            continue
+        trees = tuple(t.rstrip("/") + "/" for t in proc.trees if t)
+        for path, kind in proc.files.items():
+            if kind == "r" or path.startswith(base) or path.startswith(skipped) or (trees and path.startswith(trees)):
+                continue
+            out.setdefault(path)
+    return list(out)[:MAX_OUTSIDE]
+
+
+def outside_warning(paths: list[str], root: Path) -> str:
+    """The warning for files written outside the project, with what the user can do about it."""
+    shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+    return (f"the run wrote {len(paths)} file(s) outside the project root {root}: {shown}; they are recorded in "
+            "`observed.outside` but a replay cannot verify them: write them under the project root, or run from "
+            "a directory that holds them (a repro.yaml there makes it the root)")
+
+
 def used_distributions(
     modules: Iterable[str], packages: Mapping[str, list[str]], distributions: Iterable[Mapping]
 ) -> list[dict]:
@@ -462,6 +494,7 @@ def analyse(
     ignore: Iterable[str] = (),
     is_file: Callable[[str], bool] | None = None,
     seed: int | None = None,
+    temp_dirs: Iterable[str] = (),
 ) -> Observation:
     """Everything `repro run` records about what the program did, from its processes' records
     and the two snapshots."""
@@ -511,7 +544,21 @@ def analyse(
     if found.unrecordable:
         warnings.append(f"{len(found.unrecordable)} observed path(s) cannot be named in a manifest "
                         f"(for example {found.unrecordable[0]!r}) and were left out")
-    return Observation(found.inputs, found.outputs, section, tuple(warnings))
+    refused = refused_writes(events)
+    if refused:
+        section["refused_writes"] = refused
+    return Observation(found.inputs, found.outputs, section, tuple(warnings),
+                       tuple(outside_writes(processes, root, temp_dirs)))
+
+
+def refused_writes(events: Iterable[dict]) -> list[str]:
+    """Paths outside the workspace a replayed program tried to write and could not: refused by
+    repro's hook (PermissionError) or by a sandbox (the OSError it raised, e.g. EROFS)."""
+    out: dict[str, None] = {}
+    for ev in events:
+        if ev.get("event") == "refused" and isinstance(ev.get("path"), str):
+            out.setdefault(ev["path"])
+    return list(out)[:MAX_OUTSIDE]
 
 
 def disabled_section() -> dict:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
+import tempfile
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,7 +29,7 @@ from repro.errors import Interrupted, ReproError, UsageError, WriteError
 from repro.inject import site_dir
 from repro.evidence.jsonio import load_file, write_atomic
 from repro.evidence.manifest import Manifest, build_statement, check_paths, recorded_sidecars
-from repro.paths import expand, project_relative
+from repro.paths import expand, project_relative, refuse_outside
 from repro.runners.base import ExecResult, ExecSpec, Runner
 from repro.secrets import mask_argv
 from repro.data.statcache import StatCache
@@ -42,6 +44,8 @@ class RunOutcome:
     manifest_path: Path
     result: ExecResult
     warnings: tuple[str, ...]
+    refused_writes: tuple[str, ...] = ()
+    """Paths outside the workspace the command tried to write and could not (a replay's guard)."""
 
 
 def make_runner(spec: RunSpec) -> Runner:
@@ -220,6 +224,7 @@ def _observe(spec: RunSpec, events: list[dict], probed: dict, *, declared: list[
     found = observe.analyse(
         events, spec.root, declared=declared, before=before, after=after, packages=packages,
         distributions=probed.get("distributions", ()), disabled_flags=disabled, ignore=spec.ignore, seed=spec.seed,
+        temp_dirs=(tempfile.gettempdir(),),
     )
     if not replaying:
         say(f"observed {len(found.inputs)} input(s) and {len(found.outputs)} output(s) "
@@ -229,8 +234,29 @@ def _observe(spec: RunSpec, events: list[dict], probed: dict, *, declared: list[
                             spec.algorithm, unnamable)
     outputs = drop_unnamable(_fingerprint([spec.root / p for p in found.outputs if _encodable(p)], spec),
                              spec.algorithm, unnamable)
+    warnings = [*found.warnings, *unnamable]
+    outside = outside_files(found.outside, spec.algorithm)
+    if outside:
+        found.section["outside"] = outside
+        if not replaying:  # a replay reports its own outside writes (repro.replay.orchestrate)
+            warnings.append(observe.outside_warning([o["path"] for o in outside], spec.root))
     return _Observed(_encodable_only(found.section), inputs, outputs, frozenset((*found.inputs, *found.outputs)),
-                     (*found.warnings, *unnamable))
+                     tuple(warnings))
+
+
+def outside_files(paths: tuple[str, ...], algorithm: str) -> list[dict]:
+    """Path, size and digest of each file written outside the project that is still there (a
+    file the program removed again was scratch)."""
+    out = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            out.append({"path": path, "size": st.st_size, "digest": digest_file(Path(path), algorithm)})
+        except OSError:
+            continue
+    return out
 
 
 def _encodable_only(value: object) -> object:
@@ -333,6 +359,8 @@ def execute_run(
     nothing sealed); `echo` False keeps the command's output off the terminal (`replay -q`)."""
     warnings: list[str] = []
     threading.Thread(target=validation.prewarm, args=("manifest.schema.json",), daemon=True).start()
+    refuse_outside(spec.inputs, spec.cwd, spec.root, what="input")
+    refuse_outside(spec.outputs, spec.cwd, spec.root, what="output")
     input_paths = expand(spec.inputs, spec.cwd, spec.root, what="input", must_exist=True)
     check_manifest_target(spec.manifest_path)
     key = load_key() if (spec.sign and load_key is not None) else None
@@ -438,4 +466,4 @@ def execute_run(
         shutil.rmtree(run_dir, ignore_errors=True)
     for w in warnings:
         say(f"warning: {w}")
-    return RunOutcome(manifest, spec.manifest_path, result, tuple(warnings))
+    return RunOutcome(manifest, spec.manifest_path, result, tuple(warnings), tuple(observe.refused_writes(events)))

@@ -253,3 +253,30 @@ def test_the_injected_code_stays_importable_by_older_pythons():
     source = (site_dir() / "sitecustomize.py").read_text()
     ast.parse(source, feature_version=(3, 8))
     assert sys.version_info >= (3, 8)
+
+
+def test_outside_writes_leave_out_reads_the_project_temp_interpreter_and_devices():
+    files = {"/data/model.pt": "w", "/data/ckpt.pt": "rw", "/data/read.csv": "r", "/proj/out/a.txt": "w",
+             "/scratch/tmp1": "w", "/dev/null": "w", "/dev/shm/x": "w", "/proc/self/fd/1": "w",
+             "/usr/lib/python3.11/__pycache__/x.pyc": "w"}
+    outside = observe.outside_writes([proc(1, files), proc(2, {"/data/model.pt": "w", "/home/u/log": "wr"})],
+                                     ROOT, temp_dirs=["/scratch"])
+    assert outside == ["/data/model.pt", "/data/ckpt.pt", "/home/u/log"]
+
+
+def test_outside_writes_of_a_container_process_are_not_this_machines_paths():
+    assert observe.outside_writes([proc(1, {"/data/model.pt": "w"}, root="/workspace")], ROOT) == []
+
+
+def test_outside_warning_names_the_files_and_what_to_do():
+    text = observe.outside_warning([f"/data/{i}" for i in range(7)], ROOT)
+    assert "wrote 7 file(s) outside the project root /proj: /data/0, /data/1" in text and "and 2 more" in text
+    assert "write them under the project root" in text
+
+
+def test_refused_writes_are_listed_once_in_order():
+    events = [{"event": "refused", "path": "/b", "pid": 1}, {"event": "observed", "pid": 1},
+              {"event": "refused", "path": "/a", "pid": 2}, {"event": "refused", "path": "/b", "pid": 2}]
+    assert observe.refused_writes(events) == ["/b", "/a"]
+    section = observe.analyse(events, ROOT).section
+    assert section["refused_writes"] == ["/b", "/a"]

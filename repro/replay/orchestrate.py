@@ -7,6 +7,7 @@ original outputs can be touched. Every path taken from the manifest is confined 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -311,7 +312,7 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
         with without(env_unset):
             outcome = execute_run(
                 spec, make_runner(spec), say=say, load_key=(lambda: key) if key is not None else None,
-                extra_env={**env_values, **confine_variables()},
+                extra_env={**env_values, **confine_variables(root)},
                 replay_of={"run_id": pred["run_id"], "manifest_digest": manifest.digest()},
                 echo=not opts.quiet,
             )
@@ -327,11 +328,12 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     exit_replayed = outcome.result.exit_code
     reproduced = bool(verdicts) and all(v.ok for v in verdicts) and exit_recorded == exit_replayed
     changes = tuple(drift(pred, outcome.manifest.predicate, facets=REPLAY_DRIFT_FACETS))
-    refused = tuple((outcome.manifest.predicate.get("observed") or {}).get("refused_writes") or ())
+    refused = outcome.refused_writes
+    replay_outside = tuple(o["path"] for o in (outcome.manifest.predicate.get("observed") or {}).get("outside") or ())
     notes = list(outcome.warnings)
     notes += [f"{name} was masked in the recorded environment and cannot be restored: the replay runs with "
               "this machine's value" for name in env_masked]
-    notes += replay_notes(manifest, refused)
+    notes += replay_notes(manifest, refused, replay_outside, sandboxed=False)
     return ReplayReport(
         manifest=str(opts.manifest_path),
         run_id=pred["run_id"],
@@ -351,24 +353,35 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     )
 
 
-def confine_variables() -> dict[str, str]:
-    """Ask the injected hook to refuse Python-level writes outside the workspace and the
-    temporary directory: the replay is not sandboxed, so this is the guard (docs/replay.md)."""
+def confine_variables(recorded_root: Path, *, sandboxed: bool = False) -> dict[str, str]:
+    """What the injected hook needs to keep the replay inside its workspace: the temporary
+    directory it may also write, and the recorded project it may never write (even when that
+    lies in the temporary directory: its outputs are what the replay is compared with). Without
+    a sandbox the hook refuses such writes itself; in one it notes those the sandbox failed."""
     import tempfile
 
-    return {"REPRO_CONFINE_WRITES": tempfile.gettempdir()}
+    return {"REPRO_CONFINE_WRITES": os.pathsep.join((f"!{recorded_root}", tempfile.gettempdir())),
+            "REPRO_CONFINE_BY": "sandbox" if sandboxed else "repro"}
 
 
-def replay_notes(manifest: Manifest, refused: tuple[str, ...]) -> list[str]:
+def _listed(paths: list[str] | tuple[str, ...]) -> str:
+    return ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+
+
+def replay_notes(manifest: Manifest, refused: tuple[str, ...], written: tuple[str, ...] = (), *,
+                 sandboxed: bool = False) -> list[str]:
     """What the report must say about writes outside the project: those the run made (never
-    verified) and those the replay refused."""
+    verified), those the replay was refused, and those it made anyway (native code, which
+    repro's hook cannot see before it happens)."""
     notes = []
     outside = (manifest.predicate.get("observed") or {}).get("outside") or []
     if outside:
-        shown = ", ".join(o["path"] for o in outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
-        notes.append(f"the recorded run wrote {len(outside)} file(s) outside the project ({shown}): they are not "
-                     "verified by this replay")
+        notes.append(f"the recorded run wrote {len(outside)} file(s) outside the project "
+                     f"({_listed([o['path'] for o in outside])}): they are not verified by this replay")
     if refused:
-        shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
-        notes.append(f"the replay was not sandboxed; repro refused {len(refused)} write(s) outside the workspace: {shown}")
+        by = "by the sandbox" if sandboxed else "by repro's hook, as the replay was not sandboxed"
+        notes.append(f"writes outside the workspace refused ({by}): {_listed(refused)}")
+    if written:
+        notes.append(f"the replay wrote {len(written)} file(s) outside its workspace that repro could not stop "
+                     f"(native code or another program): {_listed(written)}")
     return notes

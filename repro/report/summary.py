@@ -137,3 +137,14 @@ def value_text(value: Any) -> str:
 def finite(value: float | None) -> float | None:
     """JSON has no NaN or infinity: such a number becomes null."""
     return value if value is None or math.isfinite(value) else None
+
+
+def sandbox_text(report: ReplayReport) -> str:
+    """How the replay was kept from writing outside its workspace, and what it was refused."""
+    if report.sandboxed:
+        text = "yes: writes outside the workspace fail"
+    else:
+        text = "none: a copied workspace; repro's hook refuses Python-level writes outside it (native code is not confined)"
+    if report.refused_writes:
+        text += f"; refused {len(report.refused_writes)} write(s)"
+    return text

@@ -360,6 +360,108 @@ class _FlushingQueue(object):
         return getattr(self._queue, name)
 
 
+_GUARDED = {"os.rename": (0, 1), "os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.truncate": (0,),
+            "shutil.rmtree": (0,), "os.symlink": (1,), "os.link": (1,), "os.chmod": (0,), "os.utime": (0,)}
+"""Audit events that change a file, and which of their arguments name the paths changed."""
+_FREE_TREES = ("/dev/", "/proc/", "/sys/")
+
+
+class _WriteGuard(object):
+    """The replay's guard where no sandbox confines it: Python-level writes outside the workspace
+    (REPRO_PROJECT_ROOT) and the directories REPRO_CONFINE_WRITES names (the temporary directory;
+    a name marked `!DIR`, the recorded project, is refused even inside those) are refused with a PermissionError naming repro, before they happen, so a replay never
+    overwrites a user's file. With REPRO_CONFINE_BY=sandbox the sandbox refuses them itself (a
+    read-only bind fails with EROFS): nothing is refused here, but each open for writing outside
+    that fails with an OSError is noted the same way. Each refused path is recorded once."""
+
+    def __init__(self, root, allowed, record, refuse):
+        self.root = os.path.abspath(root).rstrip("/") + "/"
+        dirs = [os.path.abspath(a.lstrip("!")).rstrip("/") + "/" for a in allowed if a.lstrip("!")]
+        marks = [a.startswith("!") for a in allowed if a.lstrip("!")]
+        self.protected = tuple(d for d, m in zip(dirs, marks) if m)  # "!DIR": never, even inside a free one
+        self.free = tuple(d for d, m in zip(dirs, marks) if not m) + _FREE_TREES
+        self.record = record
+        self.refuse = refuse
+        self.noted = set()
+
+    def outside(self, path):
+        path = _absolute(path, _getcwd() or "/")
+        if path is None or path.startswith(self.root) or path + "/" == self.root:
+            return None
+        if path.startswith(self.free) and not (path + "/").startswith(self.protected):
+            return None
+        return path
+
+    def note(self, path, operation, reason):
+        if path not in self.noted:
+            self.noted.add(path)
+            self.record("refused", path=path, operation=operation, reason=reason)
+
+    def hook(self, event, args):
+        if event == "open":
+            mode = args[1] if len(args) > 1 else None
+            if mode == "r" or mode == "rb" or len(args) < 3 or not _is_write(mode, args[2]):
+                return
+            targets = (args[0],)
+        elif event in _GUARDED:
+            targets = [args[i] for i in _GUARDED[event] if i < len(args)]
+        else:
+            return
+        for target in targets:
+            path = self.outside(target)
+            if path is not None:
+                self.note(path, event, "refused by repro")
+                raise PermissionError(13, "repro: a replay may not write outside its workspace (%s); "
+                                          "replay in a sandbox or write inside the project" % event, path)
+
+    def install(self):
+        if self.refuse:
+            sys.addaudithook(self.hook)
+            return
+        import builtins
+        import io
+
+        for module, name in ((builtins, "open"), (io, "open"), (os, "open")):
+            setattr(module, name, self.watching(getattr(module, name), name == "open" and module is os))
+
+    def watching(self, original, is_os_open):
+        """`original` (open or os.open), noting a write outside the workspace that fails."""
+        import functools
+
+        guard = self
+
+        def opener(file, *args, **kwargs):
+            try:
+                return original(file, *args, **kwargs)
+            except OSError as e:
+                try:
+                    if is_os_open:
+                        write = _is_write(None, args[0] if args else kwargs.get("flags", 0))
+                    else:
+                        write = _is_write(args[0] if args else kwargs.get("mode", "r"), 0)
+                    path = guard.outside(file) if write else None
+                    if path is not None:
+                        guard.note(path, "open", "failed: %s" % (os.strerror(e.errno) if e.errno else e))
+                except Exception:
+                    pass
+                raise
+
+        functools.update_wrapper(opener, original)
+        return opener
+
+
+def _install_guard(record):
+    allowed = os.environ.get("REPRO_CONFINE_WRITES")
+    root = os.environ.get("REPRO_PROJECT_ROOT")
+    if allowed is None or not root:
+        return
+    try:
+        refuse = os.environ.get("REPRO_CONFINE_BY", "repro") != "sandbox"
+        _WriteGuard(root, allowed.split(os.pathsep), record, refuse).install()
+    except Exception as e:
+        record("error", where="confine", message=repr(e))
+
+
 def _describe(value):
     """A seed as JSON can hold it, without ever changing the object (a traced jax value stays
     untouched; an object seed is named by its type and entropy)."""
@@ -514,6 +616,7 @@ def _repro_main():
         record("error", where="observe", message=message)
         observing = False
     record("start", **_start_fields(observing))
+    _install_guard(record)
 
     seed = None
     if seed_text is not None:
