@@ -86,6 +86,9 @@ class Observation:
     warnings: tuple[str, ...]
     outside: tuple[str, ...] = ()
     """Absolute paths written outside the project (`outside_writes`), for the caller to digest."""
+    kept_before: Mapping[str, str] = field(default_factory=dict)
+    """Read-then-written files whose content before the first write the hook kept: project path
+    -> the copy's name in the run directory's `state/`. They are recorded as state files."""
 
 
 def child_variables(enabled: bool, root: Path) -> dict[str, str]:
@@ -538,17 +541,37 @@ def analyse(
         },
     }
     warnings = unseeded_warnings(calls) + constant_seed_warnings(calls, seed)
-    warnings += [f"{p} was read, then written by the run: its content before the run is not recorded"
-                 for p in found.read_then_written]
+    refused = refused_writes(events)
+    if refused:
+        section["refused_writes"] = refused
+    kept = kept_before(events, processes, root, found.read_then_written)
+    warnings += [f"{p} was read, then written by the run: its content before the run is not recorded, so a replay "
+                 f"cannot start from it; record it as a state file with --state {p} (or `state:` in repro.yaml)"
+                 for p in found.read_then_written if p not in kept]
     warnings += _hidden_pythons(spawned)
     if found.unrecordable:
         warnings.append(f"{len(found.unrecordable)} observed path(s) cannot be named in a manifest "
                         f"(for example {found.unrecordable[0]!r}) and were left out")
-    refused = refused_writes(events)
-    if refused:
-        section["refused_writes"] = refused
     return Observation(found.inputs, found.outputs, section, tuple(warnings),
-                       tuple(outside_writes(processes, root, temp_dirs)))
+                       tuple(outside_writes(processes, root, temp_dirs)), kept)
+
+
+def kept_before(events: Iterable[dict], processes: list[ProcessLog], root: Path,
+                read_then_written: Iterable[str]) -> dict[str, str]:
+    """project path -> the hook's copy of its content before the run, for each read-then-written
+    file the hook kept (the first copy, when several processes kept one)."""
+    wanted = set(read_then_written)
+    roots = {p.pid: p.root for p in processes}
+    places = _Places(root, (), ())
+    out: dict[str, str] = {}
+    for ev in events:
+        if ev.get("event") != "state_before" or not isinstance(ev.get("path"), str):
+            continue
+        copy = ev.get("copy")
+        rel = places.relative(ev["path"], roots.get(ev.get("pid")))
+        if rel in wanted and rel not in out and isinstance(copy, str) and "/" not in copy and copy[:1] != ".":
+            out[rel] = copy
+    return out
 
 
 def refused_writes(events: Iterable[dict]) -> list[str]:

@@ -14,7 +14,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 from repro import __version__, observe
 from repro.evidence import validation
@@ -205,6 +205,22 @@ def _store_outputs(outputs: list[Artifact], spec: RunSpec, warnings: list[str]) 
     return stored
 
 
+def _keep_state(state: list[Artifact], spec: RunSpec, warnings: list[str]) -> dict[str, bool]:
+    """Keep the bytes of each state file as they are before the command rewrites them: a replay
+    starts from them (docs/replay.md, "State files"); returns path -> kept."""
+    store = Store.for_project(spec.root, spec.store)
+    kept: dict[str, bool] = {}
+    for art in state:
+        ok = True
+        for f in art.file_entries():
+            ok = store.put(spec.root / f.path, f.digest, f.size) and ok
+        kept[art.path] = ok
+        if not ok:
+            warnings.append(f"state file {art.path} could not be kept in the store (larger than its limit, or the "
+                            "store could not be written): a replay cannot restore its content from before the run")
+    return kept
+
+
 @dataclass(frozen=True)
 class _Observed:
     section: dict
@@ -212,10 +228,37 @@ class _Observed:
     outputs: list[Artifact]
     paths: frozenset[str]
     warnings: tuple[str, ...]
+    state: tuple[dict, ...] = ()
+    """Input entries of the read-then-written files recorded as state files (content before)."""
+
+
+def _observed_state(kept: Mapping[str, str], run_dir: Path, spec: RunSpec, say: Say,
+                    warnings: list[str]) -> list[dict]:
+    """Record each read-then-written file whose content before the run the hook kept as a state
+    file: that content digested and kept in the store, so a replay can start from it."""
+    store = Store.for_project(spec.root, spec.store) if spec.store.get("enabled", True) else None
+    entries = []
+    for rel, name in sorted(kept.items()):
+        copy = run_dir / "state" / name
+        try:
+            size = copy.stat().st_size
+            digest = digest_file(copy, spec.algorithm)
+        except OSError:
+            continue
+        stored = store is not None and store.put(copy, digest, size)
+        entries.append({"path": rel, "kind": "file", "size": size, "digest": digest, "observed": True, "state": True,
+                        "stored": stored})
+        if stored:
+            say(f"{rel} was read, then written: recorded as a state file (its content before the run is kept)")
+        else:
+            warnings.append(f"{rel} was read, then written by the run: its content before the run could not be kept "
+                            "in the store, so a replay cannot start from it")
+    return entries
 
 
 def _observe(spec: RunSpec, events: list[dict], probed: dict, *, declared: list[str], before: observe.Snapshot | None,
-             after: observe.Snapshot | None, disabled: list[str], say: Say, replaying: bool = False) -> _Observed:
+             after: observe.Snapshot | None, disabled: list[str], say: Say, run_dir: Path,
+             replaying: bool = False) -> _Observed:
     """What the program was seen to read, write and seed (docs/observe.md); observed files are
     fingerprinted like declared ones and marked `observed`."""
     packages = probed.pop("packages", None)
@@ -240,8 +283,9 @@ def _observe(spec: RunSpec, events: list[dict], probed: dict, *, declared: list[
         found.section["outside"] = outside
         if not replaying:  # a replay reports its own outside writes (repro.replay.orchestrate)
             warnings.append(observe.outside_warning([o["path"] for o in outside], spec.root))
+    state = [e for e in _observed_state(found.kept_before, run_dir, spec, say, warnings) if _encodable(e["path"])]
     return _Observed(_encodable_only(found.section), inputs, outputs, frozenset((*found.inputs, *found.outputs)),
-                     tuple(warnings))
+                     tuple(warnings), tuple(state))
 
 
 def outside_files(paths: tuple[str, ...], algorithm: str) -> list[dict]:
@@ -361,14 +405,19 @@ def execute_run(
     threading.Thread(target=validation.prewarm, args=("manifest.schema.json",), daemon=True).start()
     refuse_outside(spec.inputs, spec.cwd, spec.root, what="input")
     refuse_outside(spec.outputs, spec.cwd, spec.root, what="output")
-    input_paths = expand(spec.inputs, spec.cwd, spec.root, what="input", must_exist=True)
+    refuse_outside(spec.state, spec.cwd, spec.root, what="state file")
+    state_paths = expand(spec.state, spec.cwd, spec.root, what="state file", must_exist=False)
+    state_rels = {project_relative(p, spec.root) for p in state_paths}
+    input_paths = [p for p in expand(spec.inputs, spec.cwd, spec.root, what="input", must_exist=True)
+                   if project_relative(p, spec.root) not in state_rels]  # a state file is recorded as such
     check_manifest_target(spec.manifest_path)
     key = load_key() if (spec.sign and load_key is not None) else None
     runner.prepare()
 
     manifest_dir = spec.manifest_path.parent
     own_paths = [project_relative(p, spec.root) for p in input_paths]
-    own_paths += [project_relative(spec.cwd / s, spec.root) for s in spec.outputs if not set(s) & set("*?[")]
+    own_paths += [project_relative(spec.cwd / s, spec.root) for s in (*spec.outputs, *spec.state)
+                  if not set(s) & set("*?[")]
     try:
         own_paths.append(project_relative(manifest_dir, spec.root))
     except ReproError:
@@ -381,6 +430,9 @@ def execute_run(
     cache = StatCache.for_root(spec.root)
     inputs_before = _fingerprint(input_paths, spec, cache)
     refuse_unnamable(inputs_before)
+    state_before = _fingerprint(state_paths, spec, cache)
+    refuse_unnamable(state_before)
+    state_kept = _keep_state(state_before, spec, warnings) if spec.store.get("enabled", True) else {}
 
     state_dir(spec.root)
     run_dir = spec.root / ".repro" / "tmp" / spec.run_id
@@ -421,13 +473,21 @@ def execute_run(
         for s in spec.outputs if replay_of is None else ():  # a replay reports a missing output itself
             if not set(s) & set("*?[") and project_relative(spec.cwd / s, spec.root) not in found:
                 warnings.append(f"declared output {s} was not written")
+        state_after_paths = expand(spec.state, spec.cwd, spec.root, what="state file", must_exist=False)
+        state_found = {project_relative(p, spec.root) for p in state_after_paths}
+        output_paths = [p for p in output_paths if project_relative(p, spec.root) not in state_found | state_rels]
         outputs = drop_unnamable(_fingerprint(output_paths, spec, cache), spec.algorithm, warnings)
+        state_after = drop_unnamable(_fingerprint(state_after_paths, spec, cache), spec.algorithm, warnings)
+        state_out = {a.path for a in state_after}
+        outputs += state_after
         events = read_events(run_dir)
-        observed = _observe(spec, events, probed, declared=[*own_paths, *found], before=before, after=after,
-                            disabled=disabled, say=say, replaying=replay_of is not None)
+        observed = _observe(spec, events, probed, declared=[*own_paths, *found, *state_found], before=before,
+                            after=after, disabled=disabled, say=say, run_dir=run_dir,
+                            replaying=replay_of is not None)
         warnings.extend(observed.warnings)
         outputs += observed.outputs
         stored = _store_outputs(outputs, spec, warnings) if spec.store.get("enabled", True) else {}
+        observed_state = {e["path"] for e in observed.state}
 
         starts = [e for e in events if e.get("event") == "start"]
         if spec.argv and is_python(spec.argv[0]) and not starts and not disabled:
@@ -445,9 +505,13 @@ def execute_run(
             "runner": runner.describe(),
             "command": _command_facet(spec, result),
             "code": code.facet,
-            "inputs": [a.to_json() for a in inputs_before] + [{**a.to_json(), "observed": True} for a in observed.inputs],
+            "inputs": [a.to_json() for a in inputs_before]
+            + [{**a.to_json(), "state": True, **({"stored": state_kept[a.path]} if a.path in state_kept else {})}
+               for a in state_before]
+            + [{**a.to_json(), "observed": True} for a in observed.inputs] + list(observed.state),
             "outputs": [{**a.to_json(), **({"stored": stored[a.path]} if a.path in stored else {}),
-                         **({"observed": True} if a.path in observed.paths else {})} for a in outputs],
+                         **({"observed": True} if a.path in observed.paths else {}),
+                         **({"state": True} if a.path in state_out | observed_state else {})} for a in outputs],
             "deps": probed or {"python": None, "distributions": [], "os": None, "note": "probe did not finish"},
             "hardware": hardware,
             "seeds": seeds,

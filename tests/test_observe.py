@@ -280,3 +280,25 @@ def test_refused_writes_are_listed_once_in_order():
     assert observe.refused_writes(events) == ["/b", "/a"]
     section = observe.analyse(events, ROOT).section
     assert section["refused_writes"] == ["/b", "/a"]
+
+
+def test_kept_before_maps_the_hooks_copies_of_read_then_written_files_only():
+    processes = [proc(1, {"/proj/ckpt.pt": "rw"}), proc(2, {"/proj/other.pt": "rw"}, root="/workspace")]
+    events = [{"event": "state_before", "pid": 1, "path": "/proj/ckpt.pt", "copy": "1-1"},
+              {"event": "state_before", "pid": 1, "path": "/proj/ckpt.pt", "copy": "1-2"},
+              {"event": "state_before", "pid": 2, "path": "/workspace/other.pt", "copy": "2-1"},
+              {"event": "state_before", "pid": 1, "path": "/proj/log.txt", "copy": "1-3"},
+              {"event": "state_before", "pid": 1, "path": "/proj/evil", "copy": "../../etc/passwd"}]
+    kept = observe.kept_before(events, processes, ROOT, ["ckpt.pt", "other.pt", "evil"])
+    assert kept == {"ckpt.pt": "1-1", "other.pt": "2-1"}
+
+
+def test_a_kept_read_then_written_file_gets_no_warning_and_others_name_the_flag():
+    events = [{"event": "start", "pid": 1, "ppid": 0, "root": "/proj", "observing": True},
+              {"event": "observed", "pid": 1, "files": {"rw": ["/proj/a.json", "/proj/b.json"]}},
+              {"event": "state_before", "pid": 1, "path": "/proj/a.json", "copy": "1-1"}]
+    found = observe.analyse(events, ROOT, is_file=lambda rel: True)
+    assert found.kept_before == {"a.json": "1-1"}
+    assert [w for w in found.warnings if "read, then written" in w] == [
+        "b.json was read, then written by the run: its content before the run is not recorded, so a replay cannot "
+        "start from it; record it as a state file with --state b.json (or `state:` in repro.yaml)"]

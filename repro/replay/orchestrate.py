@@ -8,7 +8,7 @@ original outputs can be touched. Every path taken from the manifest is confined 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -158,8 +158,10 @@ def _replay_spec(manifest: Manifest, opts: ReplayOptions, ws_root: Path, root: P
         seed=pred["seeds"]["seed"],
         seed_source="recorded",
         threads=pred["seeds"]["threads"],
-        inputs=tuple(a["path"] for a in pred["inputs"]),
-        outputs=tuple(a["path"] for a in pred["outputs"] if not a.get("observed")),
+        inputs=tuple(a["path"] for a in pred["inputs"] if not a.get("state")),
+        outputs=tuple(a["path"] for a in pred["outputs"] if not a.get("observed") and not a.get("state")),
+        state=tuple(dict.fromkeys(str(confine(ws_root, a["path"], what="state file path"))
+                                  for facet in ("inputs", "outputs") for a in pred[facet] if a.get("state"))),
         manifest_path=manifest_path.resolve(),
         run_id=run_id,
         algorithm=pred["digest_algorithm"],
@@ -180,6 +182,11 @@ def confine_outputs(manifest: Manifest, ws_root: Path) -> None:
     for art in manifest.predicate["outputs"]:
         for entry in (art, *art.get("files", [])):
             confine(ws_root, entry["path"], what="output path")
+
+
+def state_entries(manifest: Manifest) -> list[dict]:
+    """Every file of the state inputs: the content a replay must restore before it reruns."""
+    return [f for a in manifest.predicate["inputs"] if a.get("state") for f in a.get("files", [a])]
 
 
 def restored_variables(manifest: Manifest) -> dict[str, str]:
@@ -261,7 +268,24 @@ def compare_outputs(manifest: Manifest, replay: Manifest, root: Path, ws_root: P
     twins = {mirror_of(v.path, missing): v.path for v in extra}
     verdicts = [Verdict(v.path, v.status, v.rule, f"{v.detail} (it wrote {twins[v.path]} instead)")
                 if v.status == "missing" and v.path in twins else v for v in verdicts]
-    return verdicts + extra
+    return with_state_hints(verdicts, recorded) + extra
+
+
+def with_state_hints(verdicts: list[Verdict], recorded: dict) -> list[Verdict]:
+    """A differing output that the run read before it wrote it, and that was not recorded as a
+    state file, most likely differs because the replay could not start from its old content:
+    say so, and name the flag that records it."""
+    flagged = set((recorded.get("observed") or {}).get("read_then_written") or ())
+    state = {f["path"] for a in recorded["outputs"] if a.get("state") for f in a.get("files", [a])}
+    out = []
+    for v in verdicts:
+        if not v.ok and v.compared and v.path in flagged and v.path not in state:
+            hint = (f"the run read {v.path}, then wrote it, and it was not recorded as a state file, so the replay "
+                    f"started without its content from before the run: record it with `repro run --state {v.path}` "
+                    "(or `state:` in repro.yaml)")
+            v = replace(v, detail=f"{v.detail}; {hint}" if v.detail else hint)
+        out.append(v)
+    return out
 
 
 REPLAY_DRIFT_FACETS = ("packages", "python", "os", "image", "hardware", "threads", "seeds", "environment")
@@ -298,12 +322,13 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     try:
         if opts.checkout:
             ws_root = workspace.checkout(root, pred["code"]["commit"], _saved_diff(manifest, opts.manifest_path), scratch)
-            workspace.copy_inputs(root, ws_root, [a["path"] for a in pred["inputs"]])
+            workspace.copy_inputs(root, ws_root, [a["path"] for a in pred["inputs"] if not a.get("state")])
         else:
             ws_root = scratch
             skip = {f["path"] for a in pred["outputs"] for f in a.get("files", [a])} | {a["path"] for a in pred["outputs"]}
             workspace.copy_project(root, ws_root, skip)
         confine_outputs(manifest, ws_root)
+        workspace.restore_state(Store.for_project(root), ws_root, state_entries(manifest))
         spec = _replay_spec(manifest, opts, ws_root, root, run_id)
         n_out = sum(len(a.get("files", [a])) for a in pred["outputs"])
         say(f"replaying {pred['run_id']} in a scratch workspace: "

@@ -96,3 +96,29 @@ def test_in_a_sandbox_the_writes_that_fail_with_erofs_are_noted(tmp_path):
     assert not (elsewhere / "model.pt").exists()
     assert {e["path"] for e in refused} == {str(elsewhere / "model.pt")}
     assert refused[0]["reason"] == "failed: Read-only file system"
+
+
+KEEPS = """
+import os
+open("ckpt.json").read()
+open("ckpt.json", "w").write("after")
+open("ckpt.json", "a").write("!")
+open("fresh.txt", "w").write("new")
+open("written.txt", "w").write("overwritten, never read")
+"""
+
+
+def test_the_hook_keeps_a_read_file_before_its_first_write(tmp_path):
+    ws = tmp_path / "ws"
+    (ws / ".run").mkdir(parents=True)
+    (ws / "ckpt.json").write_text("before")
+    (ws / "written.txt").write_text("old")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPRO_")}
+    env.update(PYTHONPATH=str(site_dir()), REPRO_RUN_DIR=str(ws / ".run"), REPRO_PROJECT_ROOT=str(ws))
+    out = subprocess.run([sys.executable, "-c", KEEPS], env=env, cwd=ws, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    events = [json.loads(line) for p in (ws / ".run").glob("proc-*.jsonl") for line in p.read_text().splitlines()]
+    kept = [e for e in events if e["event"] == "state_before"]
+    assert [(e["path"], e["size"]) for e in kept] == [(str(ws / "ckpt.json"), len("before"))]
+    assert (ws / ".run" / "state" / kept[0]["copy"]).read_text() == "before"
+    assert (ws / "ckpt.json").read_text() == "after!"

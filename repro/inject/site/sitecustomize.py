@@ -14,6 +14,7 @@ import sys
 _WATCHED = frozenset(
     ("os.listdir", "os.scandir", "os.rename", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.system")
 )
+_NOT_STATE = frozenset((".git", ".repro", "__pycache__"))
 _FLUSH_AT = 50000  # buffered opens: bounds memory, and a killed process loses at most this many
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _MAX_VALUES = 10  # distinct seed values kept per call site
@@ -196,6 +197,11 @@ class _Observer(object):
         root = os.environ.get("REPRO_PROJECT_ROOT")
         self.root = (os.path.abspath(root).rstrip("/") + "/") if root else None
         self.trees = tuple(t.rstrip("/") + "/" for t in _interpreter_trees())
+        run_dir = os.environ.get("REPRO_RUN_DIR")
+        self.keep_dir = os.path.join(run_dir, "state") if run_dir else None
+        self.read = set()  # hashes of the project paths this process has read (flushed chunks)
+        self.decided = set()  # project paths whose first write this process has seen
+        self.keeping = []
 
     def install(self):
         import atexit
@@ -207,11 +213,16 @@ class _Observer(object):
         watched = _WATCHED
         limit = _FLUSH_AT
 
+        keep = self.keep_before_write
+
         def hook(event, args):
             if event == "open":
                 add(args)
                 if len(opens) > limit:
                     flush(False)
+                mode = args[1] if len(args) > 2 else "r"
+                if mode != "r" and mode != "rb" and _is_write(mode, args[2]):
+                    keep(args[0])
             elif event in watched:
                 add_other((event, args))
             elif event == "os.chdir":
@@ -249,7 +260,61 @@ class _Observer(object):
         del self.others[:]
         del self.flushing[:]
         self.seed_calls.clear()
+        self.read.clear()
+        self.decided.clear()
         self.forked = True
+
+    def keep_before_write(self, raw):
+        """A project file this process read and now opens for writing is a state file (a resumed
+        checkpoint): keep a copy of its content before the first write, so the run can record it
+        and a replay can start from it. Costs one stat per distinct file written."""
+        if self.keep_dir is None or self.root is None or self.flushing or self.keeping:
+            return
+        try:
+            path = _absolute(raw, self.cwd or _getcwd() or "/")
+            if (path is None or path in self.decided or not path.startswith(self.root)
+                    or path.startswith(self.trees)):
+                return
+            self.decided.add(path)
+            rel = path[len(self.root):]
+            if ("/" + rel).split("/")[-1].endswith((".py", ".pyc")) or set(rel.split("/")) & _NOT_STATE:
+                return
+            if not os.path.isfile(path):
+                return
+            self.flush(False)  # what this process read so far, into self.read
+            if hash(path) not in self.read:
+                return
+            self.keeping.append(True)
+            try:
+                self.copy_before(path)
+            finally:
+                del self.keeping[:]
+        except Exception as e:
+            self.record("error", where="state", message=repr(e))
+
+    def copy_before(self, path):
+        if not os.path.isdir(self.keep_dir):
+            os.makedirs(self.keep_dir, exist_ok=True)
+        name = "%d-%d" % (os.getpid(), len(self.decided))
+        target = os.path.join(self.keep_dir, name)
+        src = os.open(path, os.O_RDONLY)
+        try:
+            dst = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                size = 0
+                while True:
+                    chunk = os.read(src, 1 << 20)
+                    if not chunk:
+                        break
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(dst, view):]
+                    size += len(chunk)
+            finally:
+                os.close(dst)
+        finally:
+            os.close(src)
+        self.record("state_before", path=path, copy=name, size=size)
 
     def is_user_file(self, filename):
         """A file of the program itself: under the project root, outside the interpreter's
@@ -306,6 +371,9 @@ class _Observer(object):
             self.cwd = _getcwd() or "/"
         fields = {}
         files = _access_kinds(items, self.cwd) if items else {}
+        if self.keep_dir is not None and self.root is not None:
+            root = self.root
+            self.read.update(hash(p) for kind in ("r", "rw", "wr") for p in files.get(kind, ()) if p.startswith(root))
         listed = set()
         spawned = []
         for event, args in others:
