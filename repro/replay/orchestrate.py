@@ -184,6 +184,19 @@ def confine_outputs(manifest: Manifest, ws_root: Path) -> None:
             confine(ws_root, entry["path"], what="output path")
 
 
+def replay_plan(manifest: Manifest) -> str:
+    """What the replay will compare, and from what, for its progress line (the counts of what the
+    replay itself observes would read as a contradiction of the recorded run's)."""
+    pred = manifest.predicate
+    n_out = sum(len(a.get("files", [a])) for a in pred["outputs"])
+    n_in = sum(len(a.get("files", [a])) for a in pred["inputs"] if not a.get("state"))
+    n_state = len(state_entries(manifest))
+    plan = f"{n_out} recorded output file(s) to compare" if n_out else "no output files recorded, its stdout is the result"
+    plan += f", from {n_in} checked input file(s)" if n_in else ""
+    plan += f" and {n_state} state file(s) restored as they were before the run" if n_state else ""
+    return plan
+
+
 def state_entries(manifest: Manifest) -> list[dict]:
     """Every file of the state inputs: the content a replay must restore before it reruns."""
     return [f for a in manifest.predicate["inputs"] if a.get("state") for f in a.get("files", [a])]
@@ -330,10 +343,7 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
         confine_outputs(manifest, ws_root)
         workspace.restore_state(Store.for_project(root), ws_root, state_entries(manifest))
         spec = _replay_spec(manifest, opts, ws_root, root, run_id)
-        n_out = sum(len(a.get("files", [a])) for a in pred["outputs"])
-        say(f"replaying {pred['run_id']} in a scratch workspace: "
-            + (f"{n_out} recorded output file(s) to compare" if n_out else "no output files recorded, its stdout "
-               "is the result"))
+        say(f"replaying {pred['run_id']} in a scratch workspace: {replay_plan(manifest)}")
         with without(env_unset):
             outcome = execute_run(
                 spec, make_runner(spec), say=say, load_key=(lambda: key) if key is not None else None,
