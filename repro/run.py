@@ -17,7 +17,7 @@ from typing import Callable
 from repro import __version__, observe
 from repro.evidence import validation
 from repro.capture import code as code_facet
-from repro.capture.run_records import outputs_written_by_runs
+from repro.capture.run_records import MANIFEST_NAME, RUNS_DIR, outputs_written_by_runs
 from repro.capture import env as env_facet
 from repro.capture import seeds as seeds_facet
 from repro.capture.deps import is_python, python_flags
@@ -318,6 +318,23 @@ def _seal(manifest_path: Path, predicate: dict, outputs: list[Artifact], key, na
     return manifest
 
 
+def keep_run_record(root: Path, run_id: str, manifest_path: Path, manifest: Manifest) -> list[str]:
+    """A manifest written elsewhere (`--manifest run.json`) is also kept under `.repro/runs/`, so
+    later runs and replays know which files this run wrote: they are its outputs, never code,
+    and never part of the workspace a replay of another run starts from. Returns a warning when
+    the record cannot be written; the run itself stands."""
+    record = root / RUNS_DIR / run_id / MANIFEST_NAME
+    if manifest_path.resolve() == record.resolve():
+        return []
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        manifest.save(record)
+    except (OSError, WriteError) as e:
+        return [f"could not keep the run record {RUNS_DIR / run_id / MANIFEST_NAME} ({e}): later runs "
+                "may take this run's outputs for code"]
+    return []
+
+
 def execute_run(
     spec: RunSpec,
     runner: Runner,
@@ -431,6 +448,8 @@ def execute_run(
         if replay_of is not None:
             predicate["replay_of"] = replay_of
         manifest = _seal(spec.manifest_path, predicate, outputs, key, names)
+        if replay_of is None:
+            warnings += keep_run_record(spec.root, spec.run_id, spec.manifest_path, manifest)
         placed.clear()  # sealed: the files beside the manifest are its own now
     finally:
         _remove(placed)  # not sealed: take back what was put beside the manifest

@@ -172,6 +172,20 @@ def _replay_spec(manifest: Manifest, opts: ReplayOptions, ws_root: Path, root: P
     )
 
 
+def not_copied(manifest: Manifest, root: Path) -> set[str]:
+    """What the replay workspace leaves out: the recorded outputs and every file any run of this
+    project recorded as an output, so the workspace is the project as the recorded run saw it
+    (code, inputs, state), not what later runs left behind. The run's own inputs always stay,
+    even when an earlier run wrote them (a prepare step's output is the training's input)."""
+    from repro.capture.run_records import outputs_written_by_runs
+
+    pred = manifest.predicate
+    skip = {f["path"] for a in pred["outputs"] for f in a.get("files", [a])} | {a["path"] for a in pred["outputs"]}
+    skip |= set(outputs_written_by_runs(root))
+    kept = [a["path"] for a in pred["inputs"]]
+    return {p for p in skip if not any(p == k or p.startswith(k.rstrip("/") + "/") for k in kept)}
+
+
 def confine_outputs(manifest: Manifest, ws_root: Path) -> None:
     """Every place the replayed command will write its outputs must be inside the scratch
     workspace. A symlink copied with the project (`results -> /data/results`) would otherwise
@@ -300,8 +314,8 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
             workspace.copy_inputs(root, ws_root, [a["path"] for a in pred["inputs"]])
         else:
             ws_root = scratch
-            skip = {f["path"] for a in pred["outputs"] for f in a.get("files", [a])} | {a["path"] for a in pred["outputs"]}
-            workspace.copy_project(root, ws_root, skip)
+            workspace.copy_project(root, ws_root, not_copied(manifest, root))
+        workspace.recreate_listed(ws_root, (pred.get("observed") or {}).get("listed_entries") or {})
         confine_outputs(manifest, ws_root)
         spec = _replay_spec(manifest, opts, ws_root, root, run_id)
         n_out = sum(len(a.get("files", [a])) for a in pred["outputs"])
