@@ -18,6 +18,9 @@ from repro.errors import IntegrityError, InvalidManifestError, UnsafePathError
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "urn:repro:predicate:run:v1"
 SCHEMA = "manifest.schema.json"
+SCHEMA_VERSION = 2
+"""2: every subject is named with sha256 alone. Version 1 manifests (subjects in the run's digest
+algorithm) are still read and verified."""
 
 
 def check_relpath(path: str, *, what: str = "path") -> PurePosixPath:

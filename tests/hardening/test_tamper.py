@@ -207,7 +207,7 @@ def one_error_line(result: subprocess.CompletedProcess) -> str:
 def test_tampered_manifests_fail_verify_and_replay_through_the_cli(signed, tmp_path):
     doc = json.loads(signed.raw)
     changes = {
-        "output digest": (("subject", 0, "digest", "xxh3_128"), "0" * 32),
+        "output digest": (("subject", 0, "digest", "sha256"), "0" * 64),
         "argv": (("predicate", "command", "argv"), [sys.executable, "evil.py"]),
         "seed": (("predicate", "seeds", "seed"), 8),
         "an environment variable": (("predicate", "environment", "EXTRA"), "1"),
