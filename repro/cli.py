@@ -162,14 +162,14 @@ def show(manifest: Path, pubkeys, as_json: bool, full: bool) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here instead of stdout (atomically).")
 def export(manifest: Path, fmt: str, output: Path | None) -> None:
     """Export a manifest for other tools, with no re-signing."""
-    from repro.evidence import jsonio, signing
+    from repro.evidence import dsse, jsonio
     from repro.evidence.manifest import Manifest
 
     m = Manifest.load(manifest)
     if fmt == "dsse":
         if not m.signatures:
             raise ReproError("manifest is unsigned: there is no signature to put in a DSSE envelope")
-        data = jsonio.pretty_bytes(signing.dsse_envelope(m.body(), list(m.signatures)))
+        data = jsonio.pretty_bytes(dsse.envelope(m.body(), list(m.signatures)))
     else:
         data = jsonio.pretty_bytes(m.statement)
     if output:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from repro.evidence import jsonio, signing
+from repro.evidence import dsse, jsonio, signing
 from repro.errors import INTEGRITY, INVALID, IntegrityError
 from repro.evidence.manifest import Manifest
 from repro.replay.orchestrate import ReplayOptions, replay
@@ -139,7 +139,7 @@ def test_a_swapped_payload_type_fails(signed):
     err = outcome(lambda: signing.verify(body, [forged], signed.trusted()))
     assert is_clean(err, (INTEGRITY,))
 
-    envelope = signing.dsse_envelope(body, list(m.signatures))
+    envelope = dsse.envelope(body, list(m.signatures))
 
     def dsse_verify(env: dict) -> BaseException | None:
         payload = base64.b64decode(env["payload"])
