@@ -94,7 +94,6 @@ def statements(v: Verdict) -> list[dict]:
         "policy": {"uri": v.rules["uri"], "digest": v.rules["digest"]},
         "inputAttestations": [{"uri": v.manifest_name, "digest": payload_digest(v.manifest)}],
         "verificationResult": v.result,
-        "verifiedLevels": [],
         "slsaVersion": "1.0",
     }
     configuration = [v.rules]
