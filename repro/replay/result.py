@@ -49,6 +49,8 @@ class ReplayReport:
     sandboxed: bool = False
     refused_writes: tuple[str, ...] = ()
     """Absolute paths outside the workspace the replayed program tried to write and was refused."""
+    attestation: str | None = None
+    """The signed verdict (`*.intoto.jsonl`) written for this replay, if any."""
 
     @property
     def outcome(self) -> str:

@@ -51,6 +51,7 @@ class TextFormat:
             f"replayed    run {report.replay_run_id}  exit {report.exit_code_replayed}  "
             f"{duration_text(report.duration_replayed_s)}"
             + (f"  manifest {printable(report.replay_manifest)}" if report.replay_manifest else ""),
+            *([f"attested    {printable(report.attestation)}"] if report.attestation else []),
             "",
         ]
         if report.verdicts:
