@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from repro import __version__, observe
+from repro import run_dir as run_dirs
 from repro.evidence import validation
 from repro.capture import code as code_facet
 from repro.capture.run_records import outputs_written_by_runs
@@ -57,10 +58,17 @@ def make_runner(spec: RunSpec) -> Runner:
 def state_dir(root: Path) -> Path:
     """`.repro/` under the project root, with a `.gitignore` so git never shows repro's own files."""
     path = root / ".repro"
-    path.mkdir(parents=True, exist_ok=True)
-    ignore = path / ".gitignore"
-    if not ignore.exists():
-        write_atomic(ignore, b"*\n")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        ignore = path / ".gitignore"
+        if not ignore.exists():
+            write_atomic(ignore, b"*\n")
+    except OSError as e:
+        import errno
+
+        where = root if e.errno == errno.EROFS or not path.is_dir() else path
+        reason = "is read-only" if e.errno == errno.EROFS else f"cannot be written ({e.strerror or e})"
+        raise WriteError(f"{where} {reason}: repro keeps the run's records in {path} while the command runs") from e
     return path
 
 
@@ -355,9 +363,7 @@ def execute_run(
     refuse_unnamable(inputs_before)
 
     state_dir(spec.root)
-    run_dir = spec.root / ".repro" / "tmp" / spec.run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(run_dir, 0o777)  # a container user other than the owner must be able to record
+    run_dir = run_dirs.create(spec.root, spec.run_id)
     repro_env = {**(extra_env or {}), **seeds_facet.child_variables(spec.seed, spec.threads)}
     repro_env["REPRO_RUN_DIR"] = str(run_dir)
     repro_env["REPRO_RUN_ID"] = spec.run_id
