@@ -124,18 +124,26 @@ def _remove(paths: list[Path]) -> None:
             pass
 
 
-def read_events(run_dir: Path) -> list[dict]:
-    """Merge the JSON lines every Python process of the run wrote; a torn last line is skipped."""
-    events: list[dict] = []
+def read_events(run_dir: Path) -> tuple[list[dict], int]:
+    """Merge the JSON lines every Python process of the run wrote, keeping the well-formed records
+    (repro/records.py); returns them and how many lines were dropped (a torn last line is one)."""
+    from repro import records
+
+    events: list = []
+    dropped = 0
     for path in sorted(run_dir.glob("proc-*.jsonl")):
-        for line in path.read_bytes().splitlines():
-            try:
-                ev = json.loads(line)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            dropped += 1
+            continue
+        for line in data.splitlines():
+            try:  # not the manifest's strict reader: a seed may be a big integer, a path not UTF-8
+                events.append(json.loads(line))
             except ValueError:
-                continue
-            if isinstance(ev, dict):
-                events.append(ev)
-    return events
+                dropped += 1
+    kept, malformed = records.checked(events)
+    return kept, dropped + malformed
 
 
 def _sidecar(path: Path, algorithm: str) -> dict:
@@ -400,7 +408,11 @@ def execute_run(
             if not set(s) & set("*?[") and project_relative(spec.cwd / s, spec.root) not in found:
                 warnings.append(f"declared output {s} was not written")
         outputs = drop_unnamable(_fingerprint(output_paths, spec, cache), spec.algorithm, warnings)
-        events = read_events(run_dir)
+        events, dropped = read_events(run_dir)
+        if dropped:
+            from repro.records import dropped_warning
+
+            warnings.append(dropped_warning(dropped))
         observed = _observe(spec, events, probed, declared=[*own_paths, *found], before=before, after=after,
                             disabled=disabled, say=say, replaying=replay_of is not None)
         warnings.extend(observed.warnings)
