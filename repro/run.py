@@ -28,7 +28,7 @@ from repro.errors import Interrupted, ReproError, UsageError, WriteError
 from repro.inject import site_dir
 from repro.evidence.jsonio import load_file, write_atomic
 from repro.evidence.manifest import Manifest, build_statement, check_paths, recorded_sidecars
-from repro.paths import expand, project_relative
+from repro.paths import check_output_target, expand, project_relative
 from repro.runners.base import ExecResult, ExecSpec, Runner
 from repro.secrets import mask_argv
 from repro.data.statcache import StatCache
@@ -86,14 +86,7 @@ def sidecar_names(manifest_path: Path, run_id: str | None = None) -> dict[str, s
 
 def check_manifest_target(path: Path) -> None:
     """Fail before the command runs, not after, when the manifest cannot be written there."""
-    if path.is_dir():
-        raise UsageError(f"manifest path {path} is a directory")
-    if os.path.lexists(path) and not path.is_file():
-        raise UsageError(f"manifest path {path} exists and is not a regular file")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot create the manifest's directory {path.parent}: {e.strerror or e}") from e
+    check_output_target(path, "manifest", create_parents=True)
 
 
 def _place(source: Path, target: Path) -> None:
@@ -290,7 +283,10 @@ def _place_sidecars(spec: RunSpec, run_dir: Path, names: dict[str, str], code: c
     """Move the logs beside the manifest and write the code diff there; every file put in place is
     appended to `placed` so a failure before sealing can take it back."""
     manifest_dir = spec.manifest_path.parent
-    manifest_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        manifest_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WriteError(f"cannot create the manifest's directory {manifest_dir}: {e.strerror or e}") from e
     logs = {}
     for stream in ("stdout", "stderr"):
         target = manifest_dir / names[stream]
