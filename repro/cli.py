@@ -187,6 +187,10 @@ def export(manifest: Path, fmt: str, output: Path | None, key: Path | None, root
     from repro.evidence import dsse, jsonio
     from repro.evidence.manifest import Manifest
 
+    if output:
+        from repro.paths import check_output_target
+
+        check_output_target(output, "export", create_parents=False)
     m = Manifest.load(manifest)
     if fmt == "slsa":
         from repro.config import find_project_root
@@ -244,8 +248,13 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, atte
     130 / 143 interrupted by SIGINT / SIGTERM (no verdict claimed).
     """
     from repro.evidence import jsonio, signing
+    from repro.paths import check_output_target
     from repro.replay.orchestrate import ReplayOptions, replay as do_replay
     from repro.report.formats import get_format
+
+    for path, what in ((json_path, "JSON report"), (junit_path, "JUnit report"), (output_manifest, "replay manifest")):
+        if path is not None:
+            check_output_target(path, what, create_parents=what == "replay manifest")
 
     opts = ReplayOptions(
         manifest_path=manifest, pubkeys=tuple(pubkeys), allow_untrusted=unsafe_allow_untrusted, root=root,

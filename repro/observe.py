@@ -306,8 +306,8 @@ def json_value(value: object) -> object:
         return value
     if isinstance(value, int):
         return value if -SAFE_INT <= value <= SAFE_INT else str(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
+    if isinstance(value, float):  # a whole float beyond 2**53 is written as an integer the reader refuses
+        return value if math.isfinite(value) and abs(value) <= SAFE_INT else str(value)
     if isinstance(value, list):
         return [json_value(v) for v in value]
     return str(value)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from repro import __version__, observe
+from repro import run_dir as run_dirs
 from repro.evidence import subjects, validation
 from repro.capture import code as code_facet
 from repro.capture.run_records import MANIFEST_NAME, RUNS_DIR, outputs_written_by_runs
@@ -27,7 +28,7 @@ from repro.errors import Interrupted, ReproError, UsageError, WriteError
 from repro.inject import site_dir
 from repro.evidence.jsonio import load_file, write_atomic
 from repro.evidence.manifest import SCHEMA_VERSION, Manifest, build_statement, check_paths, recorded_sidecars
-from repro.paths import expand, project_relative
+from repro.paths import check_output_target, expand, project_relative
 from repro.runners.base import ExecResult, ExecSpec, Runner
 from repro.secrets import mask_argv
 from repro.data.statcache import StatCache
@@ -57,10 +58,17 @@ def make_runner(spec: RunSpec) -> Runner:
 def state_dir(root: Path) -> Path:
     """`.repro/` under the project root, with a `.gitignore` so git never shows repro's own files."""
     path = root / ".repro"
-    path.mkdir(parents=True, exist_ok=True)
-    ignore = path / ".gitignore"
-    if not ignore.exists():
-        write_atomic(ignore, b"*\n")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        ignore = path / ".gitignore"
+        if not ignore.exists():
+            write_atomic(ignore, b"*\n")
+    except OSError as e:
+        import errno
+
+        where = root if e.errno == errno.EROFS or not path.is_dir() else path
+        reason = "is read-only" if e.errno == errno.EROFS else f"cannot be written ({e.strerror or e})"
+        raise WriteError(f"{where} {reason}: repro keeps the run's records in {path} while the command runs") from e
     return path
 
 
@@ -78,14 +86,7 @@ def sidecar_names(manifest_path: Path, run_id: str | None = None) -> dict[str, s
 
 def check_manifest_target(path: Path) -> None:
     """Fail before the command runs, not after, when the manifest cannot be written there."""
-    if path.is_dir():
-        raise UsageError(f"manifest path {path} is a directory")
-    if os.path.lexists(path) and not path.is_file():
-        raise UsageError(f"manifest path {path} exists and is not a regular file")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot create the manifest's directory {path.parent}: {e.strerror or e}") from e
+    check_output_target(path, "manifest", create_parents=True)
 
 
 def _place(source: Path, target: Path) -> None:
@@ -116,18 +117,26 @@ def _remove(paths: list[Path]) -> None:
             pass
 
 
-def read_events(run_dir: Path) -> list[dict]:
-    """Merge the JSON lines every Python process of the run wrote; a torn last line is skipped."""
-    events: list[dict] = []
+def read_events(run_dir: Path) -> tuple[list[dict], int]:
+    """Merge the JSON lines every Python process of the run wrote, keeping the well-formed records
+    (repro/records.py); returns them and how many lines were dropped (a torn last line is one)."""
+    from repro import records
+
+    events: list = []
+    dropped = 0
     for path in sorted(run_dir.glob("proc-*.jsonl")):
-        for line in path.read_bytes().splitlines():
-            try:
-                ev = json.loads(line)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            dropped += 1
+            continue
+        for line in data.splitlines():
+            try:  # not the manifest's strict reader: a seed may be a big integer, a path not UTF-8
+                events.append(json.loads(line))
             except ValueError:
-                continue
-            if isinstance(ev, dict):
-                events.append(ev)
-    return events
+                dropped += 1
+    kept, malformed = records.checked(events)
+    return kept, dropped + malformed
 
 
 def _sidecar(path: Path, algorithm: str) -> dict:
@@ -274,7 +283,10 @@ def _place_sidecars(spec: RunSpec, run_dir: Path, names: dict[str, str], code: c
     """Move the logs beside the manifest and write the code diff there; every file put in place is
     appended to `placed` so a failure before sealing can take it back."""
     manifest_dir = spec.manifest_path.parent
-    manifest_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        manifest_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WriteError(f"cannot create the manifest's directory {manifest_dir}: {e.strerror or e}") from e
     logs = {}
     for stream in ("stdout", "stderr"):
         target = manifest_dir / names[stream]
@@ -373,9 +385,7 @@ def execute_run(
     refuse_unnamable(inputs_before)
 
     state_dir(spec.root)
-    run_dir = spec.root / ".repro" / "tmp" / spec.run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(run_dir, 0o777)  # a container user other than the owner must be able to record
+    run_dir = run_dirs.create(spec.root, spec.run_id)
     repro_env = {**(extra_env or {}), **seeds_facet.child_variables(spec.seed, spec.threads)}
     repro_env["REPRO_RUN_DIR"] = str(run_dir)
     repro_env["REPRO_RUN_ID"] = spec.run_id
@@ -412,7 +422,11 @@ def execute_run(
             if not set(s) & set("*?[") and project_relative(spec.cwd / s, spec.root) not in found:
                 warnings.append(f"declared output {s} was not written")
         outputs = drop_unnamable(_fingerprint(output_paths, spec, cache), spec.algorithm, warnings)
-        events = read_events(run_dir)
+        events, dropped = read_events(run_dir)
+        if dropped:
+            from repro.records import dropped_warning
+
+            warnings.append(dropped_warning(dropped))
         observed = _observe(spec, events, probed, declared=[*own_paths, *found], before=before, after=after,
                             disabled=disabled, say=say, replaying=replay_of is not None)
         warnings.extend(observed.warnings)

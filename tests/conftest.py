@@ -8,10 +8,21 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.examples import make_example
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Property tests: `HYPOTHESIS_PROFILE=ci` (set by .ci/run) runs ten times the examples each test
+# asks for, enough to find a type confusion deep in a manifest on every run, not one run in a few.
+settings.register_profile("ci", max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def examples(n: int) -> int:
+    """`n` examples by default; scaled with the loaded profile's max_examples (ten times under `ci`)."""
+    return max(n, n * settings().max_examples // 100)
 
 
 def asset(name: str) -> Path:

@@ -122,10 +122,12 @@ class Manifest:
         return cls.from_json(jsonio.load_file(path, what=str(path)), what=str(path))
 
     def save(self, path: Path) -> None:
-        """Validate what is about to be written, then write it atomically."""
+        """Read back what is about to be written, as `load` will (strict JSON, schema), then write it
+        atomically: a manifest repro wrote and cannot read is worse than none."""
         data = {**self.statement, "signatures": [dict(sig) for sig in self.signatures]}
-        Manifest.from_json(data, what="manifest being written")
-        jsonio.write_atomic(path, jsonio.pretty_bytes(data))
+        raw = jsonio.pretty_bytes(data)
+        Manifest.from_bytes(raw, what="manifest being written")  # what repro writes, its strict reader reads back
+        jsonio.write_atomic(path, raw)
 
     def verify(self, trusted: list) -> signing.KeyID:
         if self.predicate.get("unsigned") and not self.signatures:

@@ -309,6 +309,9 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
             raise UsageError("the recorded command line has masked secrets: it cannot be replayed as recorded")
         if opts.checkout and pred["code"]["kind"] != "git":
             raise UsageError("--checkout needs a manifest recorded in a git repository")
+        if opts.checkout and not isinstance(pred["code"].get("commit"), str):
+            raise UsageError("--checkout needs a recorded commit, and this run was recorded before the repository's "
+                             "first commit: replay from the working tree instead")
         if not opts.checkout:
             own = (opts.manifest_path.resolve().parent, *((opts.rules_path,) if opts.rules_path else ()))
             check_code(manifest, root, own, opts.manifest_path, trusted_keys(opts.pubkeys) if keyid else None)

@@ -13,7 +13,7 @@ from pathlib import Path
 from repro.capture import deps, hardware
 from repro.errors import RunnerError
 from repro.runners.base import ExecResult, ExecSpec
-from repro.runners.streams import binary_sink, tee
+from repro.runners.streams import binary_sink, raise_log_failures, tee
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM)
 
@@ -95,6 +95,7 @@ class HostRunner:
         finally:
             for s, h in previous.items():
                 signal.signal(s, h)
+        raise_log_failures(out, err)
         duration = time.monotonic() - t0
         exit_code = 128 - code if code < 0 else code
         sig = signal.Signals(received[-1]).name if received else (signal.Signals(-code).name if code < 0 else None)

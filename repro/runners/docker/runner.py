@@ -51,7 +51,7 @@ from repro.runners.docker.facts import (
 )
 from repro.runners.docker.pinning import PinnedImage, context_digest, pin
 from repro.runners.host import utc_now
-from repro.runners.streams import tee
+from repro.runners.streams import raise_log_failures, tee
 
 if TYPE_CHECKING:
     from repro.config import RunSpec
@@ -444,6 +444,7 @@ class DockerRunner:
             pumper.join()
             out.join()
             err.join()
+        raise_log_failures(out, err)
         code, sig = exit_status(int(status.get("StatusCode", -1)), received, escalated.is_set())
         return ExecResult(code, started, ended, round(duration, 6), sig, extra={"container": cid})
 
