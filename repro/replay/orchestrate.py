@@ -7,11 +7,11 @@ original outputs can be touched. Every path taken from the manifest is confined 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from repro.replay import workspace
+from repro.replay import sandboxing, workspace
 from repro.capture import code as code_facet
 from repro.capture.run_records import outputs_written_by_runs, signed_by
 from repro.capture.seeds import THREAD_VARIABLES
@@ -23,7 +23,7 @@ from repro.evidence.manifest import Manifest, check_relpath
 from repro.paths import confine
 from repro.replay import codediff
 from repro.replay.logs import compare_logs
-from repro.replay.result import ReplayReport
+from repro.replay.result import ReplayReport, SandboxReport
 from repro.replay.unexpected import mirror_of, unexpected_verdicts
 from repro.secrets import MASK
 from repro.data.store import Store
@@ -46,6 +46,8 @@ class ReplayOptions:
     key_path: Path | None = None
     image: str | None = None  # an image ID already on the engine (loaded from a bundle) instead of the pinned reference
     quiet: bool = False
+    sandbox: str | None = None  # auto | bwrap | copy (default: `sandbox:` of repro.yaml, else auto)
+    network: bool = False  # let a bwrap-sandboxed replay reach the network the recorded run did not record
 
 
 def load_rules_file(path: Path | None, config: dict) -> RuleSet:
@@ -263,7 +265,7 @@ def compare_outputs(manifest: Manifest, replay: Manifest, root: Path, ws_root: P
     return verdicts + extra
 
 
-REPLAY_DRIFT_FACETS = ("packages", "python", "os", "image", "hardware", "threads", "seeds", "environment")
+REPLAY_DRIFT_FACETS = ("packages", "python", "os", "image", "sandbox", "hardware", "threads", "seeds", "environment")
 """What a replay reports as drift: everything around the command, environment variables included,
 so "environment drift: none" is printed only where `repro diff` would show none either."""
 
@@ -280,6 +282,8 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     root = (opts.root or find_project_root(Path.cwd())).resolve()
     config = load_config(root)
     rules = load_rules_file(opts.rules_path, config)
+    choice = sandboxing.pick(manifest, opts.sandbox, config, opts.image)  # bwrap asked for and unusable: exit 2 now
+    bwrap = choice.kind == "bwrap"
     check_artifacts(manifest, root, facets=("inputs",))
     pred = manifest.predicate
     if any(MASK in arg for arg in pred["command"]["argv"]):
@@ -295,23 +299,32 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     run_id = new_run_id()
     scratch = workspace.create()
     try:
+        recorded_outputs = {f["path"] for a in pred["outputs"] for f in a.get("files", [a])} | {a["path"] for a in pred["outputs"]}
         if opts.checkout:
             ws_root = workspace.checkout(root, pred["code"]["commit"], _saved_diff(manifest, opts.manifest_path), scratch)
-            workspace.copy_inputs(root, ws_root, [a["path"] for a in pred["inputs"]])
+            copied = 0 if bwrap else workspace.copy_inputs(root, ws_root, [a["path"] for a in pred["inputs"]])
         else:
             ws_root = scratch
-            skip = {f["path"] for a in pred["outputs"] for f in a.get("files", [a])} | {a["path"] for a in pred["outputs"]}
-            workspace.copy_project(root, ws_root, skip)
+            copied = workspace.copy_project(root, ws_root, recorded_outputs | ({a["path"] for a in pred["inputs"]} if bwrap else set()))
         confine_outputs(manifest, ws_root)
         spec = _replay_spec(manifest, opts, ws_root, root, run_id)
+        sandbox = SandboxReport(choice.kind, copied, reason=choice.reason)
+        if bwrap:
+            plan, moved = sandboxing.plan(manifest, choice, root, ws_root, network=opts.network)
+            spec = replace(spec, sandbox=plan, input_root=root)
+            sandbox = replace(sandbox, root=str(plan.confinement.root), network=plan.confinement.network,
+                              inputs_in_place=len(plan.confinement.read_only))
+            if moved:
+                say(f"warning: {moved}")
         n_out = sum(len(a.get("files", [a])) for a in pred["outputs"])
-        say(f"replaying {pred['run_id']} in a scratch workspace: "
+        where = f"a bwrap sandbox at {sandbox.root}" if bwrap else "a scratch workspace"
+        say(f"replaying {pred['run_id']} in {where}: "
             + (f"{n_out} recorded output file(s) to compare" if n_out else "no output files recorded, its stdout "
                "is the result"))
         with without(env_unset):
             outcome = execute_run(
                 spec, make_runner(spec), say=say, load_key=(lambda: key) if key is not None else None,
-                extra_env={**env_values, **confine_variables()},
+                extra_env={**env_values, **({} if sandbox.sandboxed else confine_variables())},
                 replay_of={"run_id": pred["run_id"], "manifest_digest": manifest.digest()},
                 echo=not opts.quiet,
             )
@@ -326,7 +339,8 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     exit_recorded = pred["command"]["exit_code"]
     exit_replayed = outcome.result.exit_code
     reproduced = bool(verdicts) and all(v.ok for v in verdicts) and exit_recorded == exit_replayed
-    changes = tuple(drift(pred, outcome.manifest.predicate, facets=REPLAY_DRIFT_FACETS))
+    changes = tuple(c for c in drift(pred, outcome.manifest.predicate, facets=REPLAY_DRIFT_FACETS)
+                    if c.facet != "sandbox" or c.before is not None)  # an unconfined run: the sandbox line says it
     refused = tuple((outcome.manifest.predicate.get("observed") or {}).get("refused_writes") or ())
     notes = list(outcome.warnings)
     notes += [f"{name} was masked in the recorded environment and cannot be restored: the replay runs with "
@@ -346,7 +360,7 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
         drift=changes,
         warnings=tuple(notes),
         logs=logs.shown,
-        sandboxed=False,
+        sandbox=sandbox,
         refused_writes=refused,
     )
 
