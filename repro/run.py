@@ -382,7 +382,7 @@ def execute_run(
 
     exec_spec = ExecSpec(
         argv=spec.argv, cwd=spec.cwd, project_root=spec.root, repro_env=repro_env, inject_dir=site_dir(),
-        stdout_log=run_dir / "stdout.log", stderr_log=run_dir / "stderr.log", echo=echo,
+        stdout_log=run_dir / "stdout.log", stderr_log=run_dir / "stderr.log", echo=echo, inputs=tuple(input_paths),
     )
     say(f"running {' '.join(mask_argv(spec.argv))} ({runner.name}, seed {spec.seed})")
     placed: list[Path] = []  # files put beside the manifest, removed again unless it is sealed
