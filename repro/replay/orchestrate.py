@@ -346,6 +346,7 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     notes += [f"{name} was masked in the recorded environment and cannot be restored: the replay runs with "
               "this machine's value" for name in env_masked]
     notes += replay_notes(manifest, refused)
+    notes += sandboxing.outside_notes(outcome.manifest, sandbox.kind)
     return ReplayReport(
         manifest=str(opts.manifest_path),
         run_id=pred["run_id"],

@@ -56,3 +56,15 @@ def plan(manifest: Manifest, choice: Choice, root: Path, ws_root: Path, *, netwo
                    for a in manifest.predicate["inputs"])
     allowed = network or bool((recorded_sandbox(manifest) or {}).get("network"))
     return Sandbox(choice.bwrap, Confinement(workspace=ws_root, root=at, read_only=mounts, network=allowed)), note
+
+
+def outside_notes(replayed: Manifest, kind: str) -> list[str]:
+    """Files outside the workspace the replayed program was seen to write (the hook records them
+    in `observed.outside`): in bwrap those writes failed or went to its private /tmp; the report
+    names them so a program that depends on them is explained."""
+    outside = [o["path"] for o in (replayed.predicate.get("observed") or {}).get("outside") or []]
+    if kind != "bwrap" or not outside:
+        return []
+    shown = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
+    return [f"the replayed program tried to write {len(outside)} file(s) outside the workspace, which the sandbox "
+            f"kept from the host: {shown}"]
