@@ -449,6 +449,26 @@ def listed_directories(processes: list[ProcessLog], root: Path, ignore: Iterable
     return sorted(out)[:MAX_LISTED]
 
 
+def entries_before(listed: Iterable[str], before: Snapshot, exclude: Iterable[str] = ()) -> dict[str, list[str]]:
+    """The names each listed directory held before the run (a trailing `/` marks a directory),
+    read off the snapshot taken before the command started. A replay recreates them as empty
+    placeholders, so a program that picks the next free name (`lightning_logs/version_N`) picks
+    the one the recorded run picked. Directories without files are not in the snapshot and so
+    are not recreated."""
+    wanted = {d: set() for d in listed}
+    skipped = tuple(e.rstrip("/") for e in exclude)
+    for rel in before.entries:
+        if any(rel == s or rel.startswith(s + "/") for s in skipped):
+            continue
+        parts = rel.split("/")
+        for depth in range(len(parts)):
+            parent = "/".join(parts[:depth]) or "."
+            names = wanted.get(parent)
+            if names is not None and len(names) < MAX_LISTED:
+                names.add(parts[depth] + ("/" if depth < len(parts) - 1 else ""))
+    return {d: sorted(names) for d, names in sorted(wanted.items()) if names}
+
+
 def analyse(
     events: list[dict],
     root: Path,
@@ -471,6 +491,7 @@ def analyse(
     calls = seed_calls(processes, root)
     spawned = subprocesses(processes)
     modules = sorted({m for p in processes for m in p.modules})
+    listed = listed_directories(processes, root, ignore)
     started = [p for p in processes if p.ppid is not None]
     section: dict = {
         "enabled": True,
@@ -479,7 +500,8 @@ def analyse(
         "outputs": list(found.outputs),
         "read_then_written": list(found.read_then_written),
         "covered_by_declared": found.covered_by_declared,
-        "listed": listed_directories(processes, root, ignore),
+        "listed": listed,
+        "listed_entries": entries_before(listed, before) if before is not None else {},
         "snapshot": None if diff is None else {
             "files": len(after.entries) if after is not None else 0,
             "created": len(diff.created),

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Callable
 
 from repro import __version__, observe
-from repro.evidence import validation
+from repro.evidence import subjects, validation
 from repro.capture import code as code_facet
-from repro.capture.run_records import outputs_written_by_runs
+from repro.capture.run_records import MANIFEST_NAME, RUNS_DIR, outputs_written_by_runs
 from repro.capture import env as env_facet
 from repro.capture import seeds as seeds_facet
 from repro.capture.deps import is_python, python_flags
@@ -26,7 +26,7 @@ from repro.data.digest import DEFAULT_IGNORE, Artifact, digest_file, fingerprint
 from repro.errors import Interrupted, ReproError, UsageError, WriteError
 from repro.inject import site_dir
 from repro.evidence.jsonio import load_file, write_atomic
-from repro.evidence.manifest import Manifest, build_statement, check_paths, recorded_sidecars
+from repro.evidence.manifest import SCHEMA_VERSION, Manifest, build_statement, check_paths, recorded_sidecars
 from repro.paths import expand, project_relative
 from repro.runners.base import ExecResult, ExecSpec, Runner
 from repro.secrets import mask_argv
@@ -307,20 +307,38 @@ def _command_facet(spec: RunSpec, result: ExecResult) -> dict:
     }
 
 
-def _seal(manifest_path: Path, predicate: dict, outputs: list[Artifact], key, names: dict[str, str]) -> Manifest:
+def _seal(manifest_path: Path, predicate: dict, outputs: list[Artifact], key, names: dict[str, str], root: Path) -> Manifest:
     """Build the statement (the logs stand in as subjects when there is no output: in-toto wants
     one), sign it, write it atomically, and only then drop the files of the manifest it replaced."""
     logs = predicate["logs"]
-    subjects = [{"name": f.path, "digest": f.digest} for a in outputs for f in a.file_entries()]
-    if not subjects:
-        subjects = [{"name": logs[s]["path"], "digest": logs[s]["digest"]} for s in ("stdout", "stderr")]
-    manifest = Manifest(build_statement(predicate, subjects))
+    files: list = subjects.output_files(outputs, root)
+    if not files:
+        files = [(subjects.Named(logs[s]["path"], manifest_path.parent / logs[s]["path"], logs[s]["size"], follow=True), None)
+                 for s in ("stdout", "stderr")]
+    manifest = Manifest(build_statement(predicate, subjects.sha256_subjects(files, predicate["digest_algorithm"])))
     if key is not None:
         manifest = manifest.signed_with(key)
     superseded = _superseded(manifest_path, names)
     manifest.save(manifest_path)
     _remove(superseded)
     return manifest
+
+
+def keep_run_record(root: Path, run_id: str, manifest_path: Path, manifest: Manifest) -> list[str]:
+    """A manifest written elsewhere (`--manifest run.json`) is also kept under `.repro/runs/`, so
+    later runs and replays know which files this run wrote: they are its outputs, never code,
+    and never part of the workspace a replay of another run starts from. Returns a warning when
+    the record cannot be written; the run itself stands."""
+    record = root / RUNS_DIR / run_id / MANIFEST_NAME
+    if manifest_path.resolve() == record.resolve():
+        return []
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        manifest.save(record)
+    except (OSError, WriteError) as e:
+        return [f"could not keep the run record {RUNS_DIR / run_id / MANIFEST_NAME} ({e}): later runs "
+                "may take this run's outputs for code"]
+    return []
 
 
 def execute_run(
@@ -417,7 +435,7 @@ def execute_run(
         names = sidecar_names(spec.manifest_path, spec.run_id)
         logs = _place_sidecars(spec, run_dir, names, code, placed)
         predicate = {
-            "schema_version": 1,
+            "schema_version": SCHEMA_VERSION,
             "run_id": spec.run_id,
             "repro_version": __version__,
             "unsigned": key is None,
@@ -438,7 +456,9 @@ def execute_run(
         }
         if replay_of is not None:
             predicate["replay_of"] = replay_of
-        manifest = _seal(spec.manifest_path, predicate, outputs, key, names)
+        manifest = _seal(spec.manifest_path, predicate, outputs, key, names, spec.root)
+        if replay_of is None:
+            warnings += keep_run_record(spec.root, spec.run_id, spec.manifest_path, manifest)
         placed.clear()  # sealed: the files beside the manifest are its own now
     finally:
         _remove(placed)  # not sealed: take back what was put beside the manifest

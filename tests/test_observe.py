@@ -253,3 +253,16 @@ def test_the_injected_code_stays_importable_by_older_pythons():
     source = (site_dir() / "sitecustomize.py").read_text()
     ast.parse(source, feature_version=(3, 8))
     assert sys.version_info >= (3, 8)
+
+
+def test_entries_before_names_what_each_listed_directory_held_before_the_run() -> None:
+    from repro.observe import Snapshot, entries_before
+
+    stat = (1, 0, 0, 0, True)
+    before = Snapshot({"logs/version_0/metrics.csv": stat, "logs/version_1/ckpt/a.ckpt": stat, "logs/notes.txt": stat,
+                       "train.py": stat, "data/x.csv": stat})
+    assert entries_before(["logs", "."], before) == {
+        ".": ["data/", "logs/", "train.py"],
+        "logs": ["notes.txt", "version_0/", "version_1/"],
+    }
+    assert entries_before(["empty"], before) == {}

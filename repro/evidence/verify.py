@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from repro.evidence import signing
+from repro.evidence import signing, subjects
 from repro.data.digest import digest_file, fingerprint
 from repro.errors import IntegrityError
 from repro.evidence.manifest import Manifest, check_relpath
@@ -85,6 +85,28 @@ def check_artifacts(manifest: Manifest, root: Path, facets: tuple[str, ...] = ("
     return checked
 
 
+def check_subjects(manifest: Manifest, root: Path) -> int:
+    """The sha256 subjects name the output files as they are now (schema version 2 on; the
+    subjects of an older manifest are the predicate's own digests, checked above). This is the
+    cryptographic check: a file forged to collide with a fast digest does not collide here."""
+    pred = manifest.predicate
+    if pred["schema_version"] < 2 or not pred["outputs"]:
+        return 0
+    recorded = {f["path"]: f for a in pred["outputs"] for f in a.get("files", [a])}
+    files = []
+    for s in manifest.statement["subject"]:
+        entry = recorded.get(s["name"])
+        if entry is None:
+            raise IntegrityError(f"subject {s['name']} is not a recorded output")
+        named = subjects.Named(s["name"], root / check_relpath(s["name"], what="subject"), entry["size"], entry.get("link"),
+                               follow=s["name"] in {a["path"] for a in pred["outputs"]})
+        files.append((named, None))
+    for s, now in zip(manifest.statement["subject"], subjects.sha256_subjects(files, subjects.SUBJECT_ALGORITHM)):
+        if now["digest"] != s["digest"]:
+            raise IntegrityError(f"output {s['name']} does not match its sha256 subject")
+    return len(files)
+
+
 def verify(path: Path, pubkeys: tuple[Path, ...] | list[Path] = (), *, check_files: bool = True,
            allow_unsigned: bool = False, root: Path | None = None) -> VerifyResult:
     manifest = Manifest.load(path)
@@ -99,4 +121,5 @@ def verify(path: Path, pubkeys: tuple[Path, ...] | list[Path] = (), *, check_fil
 
             root = find_project_root(Path.cwd())
         files += check_artifacts(manifest, root)
+        check_subjects(manifest, root)
     return VerifyResult(manifest, keyid, files)

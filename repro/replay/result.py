@@ -73,6 +73,8 @@ class ReplayReport:
     """Which sandbox the replay ran in (bwrap, a container, or the copying workspace, and why)."""
     refused_writes: tuple[str, ...] = ()
     """Absolute paths outside the workspace the replayed program tried to write and was refused."""
+    attestation: str | None = None
+    """The signed verdict (`*.intoto.jsonl`) written for this replay, if any."""
 
     @property
     def sandboxed(self) -> bool:

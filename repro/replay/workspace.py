@@ -50,7 +50,44 @@ def copy_project(root: Path, dest: Path, skip: set[str]) -> int:
 
     counting = _Counting()
     shutil.copytree(root, dest, symlinks=True, ignore=ignore, dirs_exist_ok=True, copy_function=counting)
+    _prune_emptied(dest, skip)
     return counting.bytes
+
+
+def _prune_emptied(dest: Path, skip: set[str]) -> None:
+    """copytree makes every directory, even one whose files were all left out: an empty
+    `lightning_logs/version_2/` left behind by a later run would still make the program pick
+    `version_3`. Directories above a left-out path that hold nothing else go too."""
+    for rel in sorted(skip, key=lambda p: -p.count("/")):
+        parent = Path(rel).parent
+        while parent != Path("."):
+            try:
+                (dest / parent).rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+
+def recreate_listed(dest_root: Path, listed_entries: dict) -> int:
+    """Recreate, as empty placeholders, the names each directory the run listed held before the
+    run: a program that picks a name from what exists (`version_N`) picks the recorded one.
+    Names come from the manifest, so each is confined to the workspace and existing paths are
+    left as they are. Returns how many placeholders were made."""
+    made = 0
+    for directory, names in sorted(listed_entries.items()):
+        for name in names:
+            is_dir = name.endswith("/")
+            rel = name.rstrip("/") if directory == "." else f"{directory}/{name.rstrip('/')}"
+            target = confine(dest_root, rel, what="listed directory entry")
+            if os.path.lexists(target):
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if is_dir:
+                target.mkdir()
+            else:
+                target.touch()
+            made += 1
+    return made
 
 
 def checkout(root: Path, commit: str, diff: bytes, dest: Path) -> Path:

@@ -53,6 +53,7 @@ class TextFormat:
             f"{duration_text(report.duration_replayed_s)}"
             + (f"  manifest {printable(report.replay_manifest)}" if report.replay_manifest else ""),
             f"sandbox     {printable(sandbox_line(report.sandbox))}",
+            *([f"attested    {printable(report.attestation)}"] if report.attestation else []),
             "",
         ]
         if report.verdicts:
