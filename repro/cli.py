@@ -62,14 +62,17 @@ def keygen(key: Path | None, force: bool, exist_ok: bool) -> None:
 @click.option("--image", help="Run in this container image, pinned by digest before the run.")
 @click.option("--dockerfile", help="Build this Dockerfile, then run in the image built.")
 @click.option("--build-context", help="Build context for --dockerfile (default: the Dockerfile's directory).")
-@click.option("--network", help="Container network (default: none).")
+@click.option("--network", help="Container network (default: none); with --sandbox, any name but none lets the "
+              "command reach the network.")
 @click.option("--gpus", help="GPUs for the container: all or a count.")
+@click.option("--sandbox", "sandbox", is_flag=True, help="Run the command in a bwrap sandbox: only the project "
+              "writable, no network (docs/security.md).")
 @click.option("--mlflow", "log_mlflow", is_flag=True, default=None,
               help="Log the manifest and its side files to MLflow (the active run or a new one; default: repro.yaml).")
 @click.option("--quiet", "-q", is_flag=True, help="Only the command's own output.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def run(command: tuple[str, ...], seed, threads, inputs, outputs, manifest, no_sign, no_observe, key, digest, image,
-        dockerfile, build_context, network, gpus, log_mlflow, quiet) -> None:
+        dockerfile, build_context, network, gpus, sandbox, log_mlflow, quiet) -> None:
     """Run COMMAND and seal what went in and came out into a signed manifest.
 
     \b
@@ -88,6 +91,10 @@ def run(command: tuple[str, ...], seed, threads, inputs, outputs, manifest, no_s
         key=key, digest=digest, observe=False if no_observe else None, quiet=quiet, image=image,
         dockerfile=dockerfile, build_context=build_context, network=network, gpus=gpus, mlflow=log_mlflow,
     )
+    if sandbox:
+        from repro.sandbox import sandboxed_run
+
+        spec = sandboxed_run(spec)
     say = _say(quiet)
     outcome = execute_run(
         spec, make_runner(spec), say=say,
@@ -228,19 +235,25 @@ def export(manifest: Path, fmt: str, output: Path | None, key: Path | None, root
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False),
               help="Project root (default: found from the working directory).")
 @click.option("--keep-workspace", is_flag=True, help="Keep the scratch workspace (with the replayed outputs) and print its path.")
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "copy"]), help="What confines the rerun: bwrap, the "
+              "copying workspace, or bwrap where it works (default: `sandbox:` in repro.yaml, else auto).")
+@click.option("--network", is_flag=True, help="Let a bwrap-sandboxed rerun reach the network (default: only when the "
+              "recorded run did).")
 @click.option("--unsafe-allow-untrusted", is_flag=True, help="Replay a manifest that is unsigned or signed by an "
               "untrusted key. Unsafe: nothing then vouches for what the manifest asks to run.")
 @click.option("--mlflow", "log_mlflow", is_flag=True, help="Log the verdict, the replay report and the replay's "
               "manifest to MLflow, with the original manifest (the active run or a new one).")
 @click.option("--quiet", "-q", is_flag=True, help="Only the report.")
 def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, attest_path, output_manifest, no_sign, key,
-           root, keep_workspace, unsafe_allow_untrusted, log_mlflow, quiet) -> None:
-    """Rerun a recorded run (a manifest, or a bundle from `repro pack`) in a scratch workspace and prove its outputs reproduce.
+           root, keep_workspace, sandbox, network, unsafe_allow_untrusted, log_mlflow, quiet) -> None:
+    """Rerun a recorded run (a manifest, or a bundle from `repro pack`) in a sandbox and prove its outputs reproduce.
 
     \b
     Checks the signature, the inputs and the code first; reruns the same command with the same
-    seed, thread and determinism variables (and the same pinned image); then compares every
-    recorded output: bit-identical by default, or within the tolerance of a matching rule.
+    seed, thread and determinism variables (and the same pinned image), in bwrap at the recorded
+    project root with the inputs read in place where bwrap works, else in a copy of the project;
+    then compares every recorded output: bit-identical by default, or within the tolerance of a
+    matching rule.
 
     \b
     Exit codes: 0 REPRODUCED, 1 NOT REPRODUCED or NOTHING VERIFIED, 2 usage or invalid
@@ -259,7 +272,7 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, atte
     opts = ReplayOptions(
         manifest_path=manifest, pubkeys=tuple(pubkeys), allow_untrusted=unsafe_allow_untrusted, root=root,
         rules_path=rules, checkout=checkout, keep_workspace=keep_workspace, output_manifest=output_manifest,
-        sign=not no_sign, key_path=key, quiet=quiet, attest=attest_path,
+        sign=not no_sign, key_path=key, quiet=quiet, attest=attest_path, sandbox=sandbox, network=network,
     )
     from repro.bundle import is_bundle
 

@@ -50,6 +50,10 @@ def make_runner(spec: RunSpec) -> Runner:
         from repro.runners.docker import DockerRunner
 
         return DockerRunner.from_spec(spec)
+    if spec.sandbox is not None:
+        from repro.runners.sandbox import SandboxRunner
+
+        return SandboxRunner(spec.sandbox.bwrap, spec.sandbox.confinement)
     from repro.runners.host import HostRunner
 
     return HostRunner()
@@ -143,10 +147,11 @@ def _sidecar(path: Path, algorithm: str) -> dict:
     return {"path": path.name, "size": path.stat().st_size, "digest": digest_file(path, algorithm)}
 
 
-def _fingerprint(paths: list[Path], spec: RunSpec, cache: StatCache | None = None) -> list[Artifact]:
+def _fingerprint(paths: list[Path], spec: RunSpec, cache: StatCache | None = None, root: Path | None = None
+                 ) -> list[Artifact]:
     if not paths:
         return []
-    return fingerprint(paths, spec.root, spec.algorithm, ignore=(*DEFAULT_IGNORE, *spec.ignore), cache=cache,
+    return fingerprint(paths, root or spec.root, spec.algorithm, ignore=(*DEFAULT_IGNORE, *spec.ignore), cache=cache,
                        progress=False if spec.quiet else None)
 
 
@@ -363,13 +368,15 @@ def execute_run(
     nothing sealed); `echo` False keeps the command's output off the terminal (`replay -q`)."""
     warnings: list[str] = []
     threading.Thread(target=validation.prewarm, args=("manifest.schema.json",), daemon=True).start()
-    input_paths = expand(spec.inputs, spec.cwd, spec.root, what="input", must_exist=True)
+    in_root = spec.input_root or spec.root
+    input_paths = expand(spec.inputs, spec.cwd if spec.input_root is None else in_root, in_root, what="input",
+                         must_exist=True)
     check_manifest_target(spec.manifest_path)
     key = load_key() if (spec.sign and load_key is not None) else None
     runner.prepare()
 
     manifest_dir = spec.manifest_path.parent
-    own_paths = [project_relative(p, spec.root) for p in input_paths]
+    own_paths = [project_relative(p, in_root) for p in input_paths]
     own_paths += [project_relative(spec.cwd / s, spec.root) for s in spec.outputs if not set(s) & set("*?[")]
     try:
         own_paths.append(project_relative(manifest_dir, spec.root))
@@ -381,7 +388,8 @@ def execute_run(
         warnings.append(edited)
     say(f"fingerprinting {len(input_paths)} input path(s)")
     cache = StatCache.for_root(spec.root)
-    inputs_before = _fingerprint(input_paths, spec, cache)
+    in_cache = cache if spec.input_root is None else StatCache.for_root(in_root)
+    inputs_before = _fingerprint(input_paths, spec, in_cache, in_root)
     refuse_unnamable(inputs_before)
 
     state_dir(spec.root)
@@ -402,7 +410,7 @@ def execute_run(
 
     exec_spec = ExecSpec(
         argv=spec.argv, cwd=spec.cwd, project_root=spec.root, repro_env=repro_env, inject_dir=site_dir(),
-        stdout_log=run_dir / "stdout.log", stderr_log=run_dir / "stderr.log", echo=echo,
+        stdout_log=run_dir / "stdout.log", stderr_log=run_dir / "stderr.log", echo=echo, inputs=tuple(input_paths),
     )
     say(f"running {' '.join(mask_argv(spec.argv))} ({runner.name}, seed {spec.seed})")
     placed: list[Path] = []  # files put beside the manifest, removed again unless it is sealed
@@ -413,7 +421,7 @@ def execute_run(
         after = observe.take_snapshot(spec.root, skip=untouched, ignore=spec.ignore) if before is not None else None
         hardware, probed = facts.result()
 
-        inputs_after = _fingerprint(input_paths, spec, cache)
+        inputs_after = _fingerprint(input_paths, spec, in_cache, in_root)
         for path in _changed_inputs(inputs_before, inputs_after):
             warnings.append(f"input {path} changed during the run")
         output_paths = expand(spec.outputs, spec.cwd, spec.root, what="output", must_exist=False)
@@ -469,6 +477,8 @@ def execute_run(
     finally:
         _remove(placed)  # not sealed: take back what was put beside the manifest
         cache.close()
+        if in_cache is not cache:
+            in_cache.close()
         shutil.rmtree(run_dir, ignore_errors=True)
     for w in warnings:
         say(f"warning: {w}")

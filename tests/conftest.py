@@ -93,6 +93,40 @@ def _docker_gate(request):
     pytest.skip(f"{reason}; tests/docker/provision.sh starts one")
 
 
+_BWRAP: tuple[bool, str] | None = None
+
+
+def bwrap_available() -> tuple[bool, str]:
+    """Probed for real, not from the user's cache: a test must not trust another run's answer."""
+    global _BWRAP
+    if _BWRAP is None:
+        import shutil
+
+        from repro.sandbox.probe import measure
+
+        path = shutil.which("bwrap")
+        if path is None:
+            _BWRAP = (False, "bwrap is not installed")
+        else:
+            found = measure(path)
+            _BWRAP = (found.usable, found.reason or "")
+    return _BWRAP
+
+
+@pytest.fixture(autouse=True)
+def _bwrap_gate(request):
+    """Tests marked `bwrap` skip, saying why, where bubblewrap is missing or cannot create
+    namespaces — and fail instead under REPRO_REQUIRE_BWRAP=1, which CI sets after installing it."""
+    if request.node.get_closest_marker("bwrap") is None:
+        return
+    ok, reason = bwrap_available()
+    if ok:
+        return
+    if os.environ.get("REPRO_REQUIRE_BWRAP") == "1":
+        pytest.fail(f"REPRO_REQUIRE_BWRAP=1 but {reason}")
+    pytest.skip(f"{reason}; tests/bwrap/provision.sh installs it")
+
+
 def _missing_modules(names: tuple[str, ...]) -> list[str]:
     import importlib.util
 

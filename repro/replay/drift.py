@@ -23,7 +23,8 @@ from repro.evidence.manifest import Manifest
 from repro.replay.result import Change
 
 FACETS: tuple[str, ...] = (
-    "code", "inputs", "outputs", "packages", "python", "os", "image", "hardware", "threads", "seeds", "environment",
+    "code", "inputs", "outputs", "packages", "python", "os", "image", "sandbox", "hardware", "threads", "seeds",
+    "environment",
 )
 """Every facet, in the order changes are listed."""
 
@@ -188,6 +189,19 @@ def _image(before: dict, after: dict) -> Diffs:
         yield from _field(f"image.{key}", _get(before, "runner", "image", key), _get(after, "runner", "image", key))
 
 
+def sandbox_text(pred: dict) -> str | None:
+    """How the command was confined, in the words that matter to its result: the kind and
+    whether it could reach the network (the bwrap version does not change what a program does)."""
+    sandbox = _get(pred, "runner", "sandbox")
+    if not isinstance(sandbox, Mapping):
+        return None
+    return f"{sandbox.get('kind')}, network {'on' if sandbox.get('network') else 'off'}"
+
+
+def _sandbox(before: dict, after: dict) -> Diffs:
+    yield from _field("sandbox", sandbox_text(before), sandbox_text(after))
+
+
 _GPU_FIELDS = ("name", "driver", "cuda", "memory_mib")
 
 
@@ -241,6 +255,7 @@ _FACET_DIFFS: dict[str, Callable[[dict, dict], Diffs]] = {
     "python": _python,
     "os": _os,
     "image": _image,
+    "sandbox": _sandbox,
     "hardware": _hardware,
     "threads": _threads,
     "seeds": _seeds,

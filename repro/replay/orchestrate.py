@@ -7,11 +7,11 @@ original outputs can be touched. Every path taken from the manifest is confined 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from repro.replay import workspace
+from repro.replay import sandboxing, workspace
 from repro.capture import code as code_facet
 from repro.capture.run_records import outputs_written_by_runs, signed_by
 from repro.capture.seeds import THREAD_VARIABLES
@@ -23,7 +23,7 @@ from repro.evidence.manifest import Manifest, check_relpath
 from repro.paths import confine
 from repro.replay import codediff
 from repro.replay.logs import compare_logs
-from repro.replay.result import ReplayReport
+from repro.replay.result import ReplayReport, SandboxReport
 from repro.replay.unexpected import mirror_of, unexpected_verdicts
 from repro.secrets import MASK
 from repro.data.store import Store
@@ -47,6 +47,8 @@ class ReplayOptions:
     attest: Path | None = None  # also write the signed verdict here
     image: str | None = None  # an image ID already on the engine (loaded from a bundle) instead of the pinned reference
     quiet: bool = False
+    sandbox: str | None = None  # auto | bwrap | copy (default: `sandbox:` of repro.yaml, else auto)
+    network: bool = False  # let a bwrap-sandboxed replay reach the network the recorded run did not record
 
 
 def rules_source(path: Path | None, config: dict) -> dict | None:
@@ -283,7 +285,7 @@ def compare_outputs(manifest: Manifest, replay: Manifest, root: Path, ws_root: P
     return verdicts + extra
 
 
-REPLAY_DRIFT_FACETS = ("packages", "python", "os", "image", "hardware", "threads", "seeds", "environment")
+REPLAY_DRIFT_FACETS = ("packages", "python", "os", "image", "sandbox", "hardware", "threads", "seeds", "environment")
 """What a replay reports as drift: everything around the command, environment variables included,
 so "environment drift: none" is printed only where `repro diff` would show none either."""
 
@@ -303,6 +305,8 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
         config = load_config(root)
         rules_doc = rules_source(opts.rules_path, config)
         rules = load_rules(rules_doc)
+        choice = sandboxing.pick(manifest, opts.sandbox, config, opts.image)  # bwrap asked for, unusable: exit 2 now
+        bwrap = choice.kind == "bwrap"
         check_artifacts(manifest, root, facets=("inputs",))
         pred = manifest.predicate
         if any(MASK in arg for arg in pred["command"]["argv"]):
@@ -326,21 +330,31 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     try:
         if opts.checkout:
             ws_root = workspace.checkout(root, pred["code"]["commit"], _saved_diff(manifest, opts.manifest_path), scratch)
-            workspace.copy_inputs(root, ws_root, [a["path"] for a in pred["inputs"]])
+            copied = 0 if bwrap else workspace.copy_inputs(root, ws_root, [a["path"] for a in pred["inputs"]])
         else:
             ws_root = scratch
-            workspace.copy_project(root, ws_root, not_copied(manifest, root))
+            inputs = {a["path"] for a in pred["inputs"]} if bwrap else set()  # bound in place, not copied
+            copied = workspace.copy_project(root, ws_root, not_copied(manifest, root) | inputs)
         workspace.recreate_listed(ws_root, (pred.get("observed") or {}).get("listed_entries") or {})
         confine_outputs(manifest, ws_root)
         spec = _replay_spec(manifest, opts, ws_root, root, run_id)
+        sandbox = SandboxReport(choice.kind, copied, reason=choice.reason)
+        if bwrap:
+            plan, moved = sandboxing.plan(manifest, choice, root, ws_root, network=opts.network)
+            spec = replace(spec, sandbox=plan, input_root=root)
+            sandbox = replace(sandbox, root=str(plan.confinement.root), network=plan.confinement.network,
+                              inputs_in_place=len(plan.confinement.read_only))
+            if moved:
+                say(f"warning: {moved}")
         n_out = sum(len(a.get("files", [a])) for a in pred["outputs"])
-        say(f"replaying {pred['run_id']} in a scratch workspace: "
+        where = f"a bwrap sandbox at {sandbox.root}" if bwrap else "a scratch workspace"
+        say(f"replaying {pred['run_id']} in {where}: "
             + (f"{n_out} recorded output file(s) to compare" if n_out else "no output files recorded, its stdout "
                "is the result"))
         with without(env_unset):
             outcome = execute_run(
                 spec, make_runner(spec), say=say, load_key=(lambda: key) if key is not None else None,
-                extra_env={**env_values, **confine_variables()},
+                extra_env={**env_values, **({} if sandbox.sandboxed else confine_variables())},
                 replay_of={"run_id": pred["run_id"], "manifest_digest": manifest.digest()},
                 echo=not opts.quiet,
             )
@@ -355,12 +369,14 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     exit_recorded = pred["command"]["exit_code"]
     exit_replayed = outcome.result.exit_code
     reproduced = bool(verdicts) and all(v.ok for v in verdicts) and exit_recorded == exit_replayed
-    changes = tuple(drift(pred, outcome.manifest.predicate, facets=REPLAY_DRIFT_FACETS))
+    changes = tuple(c for c in drift(pred, outcome.manifest.predicate, facets=REPLAY_DRIFT_FACETS)
+                    if c.facet != "sandbox" or c.before is not None)  # an unconfined run: the sandbox line says it
     refused = tuple((outcome.manifest.predicate.get("observed") or {}).get("refused_writes") or ())
     notes = list(outcome.warnings)
     notes += [f"{name} was masked in the recorded environment and cannot be restored: the replay runs with "
               "this machine's value" for name in env_masked]
     notes += replay_notes(manifest, refused)
+    notes += sandboxing.outside_notes(outcome.manifest, sandbox.kind)
     report = ReplayReport(
         manifest=str(opts.manifest_path),
         run_id=pred["run_id"],
@@ -375,7 +391,7 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
         drift=changes,
         warnings=tuple(notes),
         logs=logs.shown,
-        sandboxed=False,
+        sandbox=sandbox,
         refused_writes=refused,
     )
     return attest_replay(report, opts, manifest, outcome.manifest, outcome.manifest_path, rules_doc, key, say)

@@ -19,10 +19,25 @@ def create() -> Path:
     return Path(tempfile.mkdtemp(prefix="repro-replay-")).resolve()
 
 
-def copy_project(root: Path, dest: Path, skip: set[str]) -> None:
-    """Copy the project tree into `dest`, leaving out `.git`, `.repro` and the recorded outputs
-    (project-relative POSIX paths in `skip`), so the command must make them again. Symlinks are
-    copied as links, never followed."""
+class _Counting:
+    """A copy function for shutil that adds up the bytes it copies: the report says what the
+    workspace cost."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def __call__(self, src: str, dst: str) -> str:
+        result = shutil.copy2(src, dst)
+        if not os.path.islink(dst):
+            self.bytes += os.stat(dst).st_size
+        return result
+
+
+def copy_project(root: Path, dest: Path, skip: set[str]) -> int:
+    """Copy the project tree into `dest`, leaving out `.git`, `.repro` and the project-relative
+    POSIX paths in `skip` (the recorded outputs, so the command must make them again; in a
+    sandbox also the inputs, bound in place instead). Symlinks are copied as links, never
+    followed. Returns the bytes copied."""
 
     def ignore(directory: str, names: list[str]) -> set[str]:
         rel_dir = Path(directory).relative_to(root).as_posix()
@@ -33,8 +48,10 @@ def copy_project(root: Path, dest: Path, skip: set[str]) -> None:
                 out.add(name)
         return out
 
-    shutil.copytree(root, dest, symlinks=True, ignore=ignore, dirs_exist_ok=True)
+    counting = _Counting()
+    shutil.copytree(root, dest, symlinks=True, ignore=ignore, dirs_exist_ok=True, copy_function=counting)
     _prune_emptied(dest, skip)
+    return counting.bytes
 
 
 def _prune_emptied(dest: Path, skip: set[str]) -> None:
@@ -92,8 +109,10 @@ def checkout(root: Path, commit: str, diff: bytes, dest: Path) -> Path:
     return dest / root.relative_to(toplevel)
 
 
-def copy_inputs(root: Path, dest_root: Path, paths: list[str]) -> None:
-    """Inputs that the checkout lacks (data is rarely committed) come from the user's project."""
+def copy_inputs(root: Path, dest_root: Path, paths: list[str]) -> int:
+    """Inputs that the checkout lacks (data is rarely committed) come from the user's project.
+    Returns the bytes copied."""
+    counting = _Counting()
     for rel in paths:
         target = confine(dest_root, rel, what="input path")
         if os.path.lexists(target):
@@ -101,9 +120,10 @@ def copy_inputs(root: Path, dest_root: Path, paths: list[str]) -> None:
         source = root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
-            shutil.copytree(source, target, symlinks=True)
+            shutil.copytree(source, target, symlinks=True, copy_function=counting)
         else:
-            shutil.copy2(source, target)
+            counting(str(source), str(target))
+    return counting.bytes
 
 
 def remove(path: Path) -> None:

@@ -19,6 +19,7 @@ from repro.report.summary import (
     duration_text,
     error_text,
     exit_code_matches,
+    sandbox_line,
     status_label,
     value_text,
     verdict_line,
@@ -82,6 +83,7 @@ class JunitFormat:
             ("run_id", report.run_id),
             ("replay_run_id", report.replay_run_id),
             ("replay_manifest", report.replay_manifest or ""),
+            ("sandbox", sandbox_line(report.sandbox)),
         ):
             _sub(props, "property", name=name, value=value)
         for c in report.drift:

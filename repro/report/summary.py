@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from repro.compare.verdict import STATUSES, Verdict
-from repro.replay.result import ReplayReport
+from repro.replay.result import ReplayReport, SandboxReport
 
 LOG_NAMES = ("stdout", "stderr")
 """The names under which the command's own logs are compared (rules may `match:` them)."""
@@ -137,3 +137,15 @@ def value_text(value: Any) -> str:
 def finite(value: float | None) -> float | None:
     """JSON has no NaN or infinity: such a number becomes null."""
     return value if value is None or math.isfinite(value) else None
+
+
+def sandbox_line(sandbox: SandboxReport) -> str:
+    """One line on what confined the replay: bwrap (where, network, inputs read in place), a
+    container, or the copying workspace with why and what it cost."""
+    copied = f"{size_text(sandbox.bytes_copied)} copied into the workspace"
+    if sandbox.kind == "bwrap":
+        return (f"bwrap at {sandbox.root}, network {'on' if sandbox.network else 'off'}, "
+                f"{sandbox.inputs_in_place} input path(s) read in place, {copied}")
+    if sandbox.kind == "docker":
+        return f"docker container, inputs mounted read-only, {copied}"
+    return f"none ({sandbox.reason}): {copied}; writes outside it were guarded at the Python level only"

@@ -38,6 +38,7 @@ from repro.runners.docker.container import (
     container_config,
     container_environment,
     exit_status,
+    input_mounts,
     parse_gpus,
     pump_frames,
     write_all,
@@ -369,6 +370,7 @@ class DockerRunner:
         config = container_config(
             image_id=self.pinned.id, argv=spec.argv, cwd=str(spec.cwd), env=passed,
             mounts=[bind(spec.project_root, str(spec.project_root), read_only=False),
+                    *input_mounts(spec.inputs, spec.project_root),
                     bind(spec.inject_dir, SITE_MOUNT, read_only=True)],
             user=self.user, network=self.network, gpus=self.gpus,
             labels={RUN_LABEL: self.run_id, ROLE_LABEL: "command"},
