@@ -143,6 +143,139 @@ def tampering(run: C.SignedRun, work: Path) -> list[Tally]:
     return [fields, replayed, flipped, sigs, special, benign]
 
 
+def masking_families(n: int = 200) -> list[Tally]:
+    """Each family of secret shapes, `n` random members, through every masking channel."""
+    import base64
+    import random
+
+    from repro import secrets
+
+    rng = random.Random(12)
+    alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+    def word(k: int, alphabet: str = alnum) -> str:
+        return "".join(rng.choice(alphabet) for _ in range(k))
+
+    def leaks(secret: str, text: str) -> bool:
+        outs = [secrets.mask_value(text), secrets.mask_env({"V": text})["V"],
+                " ".join(secrets.mask_argv(["prog", text])),
+                secrets.mask_bytes(("+" + text.replace("\n", "\n+") + "\n").encode())[0].decode(errors="replace")]
+        return any(secret in o for o in outs)
+
+    def pem() -> tuple[str, str]:
+        body = base64.b64encode(rng.randbytes(rng.randrange(48, 900))).decode()
+        lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+        sep = rng.choice(["\n", "\r\n", "\\n"])
+        kind = rng.choice(["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "OPENSSH PRIVATE KEY"])
+        return max(lines, key=len), f"-----BEGIN {kind}-----{sep}" + sep.join(lines) + f"{sep}-----END {kind}-----"
+
+    def url() -> tuple[str, str]:
+        password = word(4) + rng.choice("@/") + word(6)
+        return password, f"https://{word(5)}:{password}@host.example.com/{word(4)}"
+
+    def pass_name() -> tuple[str, str]:
+        value = word(12)
+        name = word(4, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") + rng.choice(["_PASS", "_PWD"])
+        return value, "" if secrets.mask_env({name: value})[name] == secrets.MASK else value
+
+    def option() -> tuple[str, str]:
+        value = word(12)
+        argv = rng.choice([["x", "--pass", value], ["x", "--db-pass", value], ["mysql", "-p" + value]])
+        return value, " ".join(secrets.mask_argv(argv))
+
+    def stripe() -> tuple[str, str]:
+        key = rng.choice(["sk_live_", "rk_live_"]) + word(24)
+        return key, f"key {key}"
+
+    def aws() -> tuple[str, str]:
+        while True:
+            secret = word(40, alnum + "/+")
+            if any(c.islower() for c in secret) and any(c.isupper() for c in secret):
+                break
+        return secret, f"AKIA{word(16, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567')} {secret}"
+
+    def assigned() -> tuple[str, str]:
+        value = word(64, "0123456789abcdef")
+        return value, rng.choice(["api_token: {}", "secret = {}", '"client_secret": "{}"']).format(value)
+
+    out = []
+    for name, make, direct in (("PEM private key blocks", pem, False), ("URL passwords with @ or /", url, False),
+                               ("*_PASS / *_PWD variable names", pass_name, True),
+                               ("--pass, --db-pass, mysql -pX options", option, True),
+                               ("Stripe sk_live_/rk_live_ keys", stripe, False),
+                               ("AWS secret key next to its key id", aws, False),
+                               ("64-hex value assigned to a secret name", assigned, False)):
+        t = Tally(f"masking: {name}")
+        for i in range(n):
+            secret, text = make()
+            leaked = (secret in text) if direct else leaks(secret, text)
+            t.add(f"{name} #{i}", not leaked, RuntimeError("leaked") if leaked else None)
+        out.append(t)
+    return out
+
+
+def forged_records() -> Tally:
+    """Every field of every record type the hook writes, set to values of every wrong type."""
+    from tests.hardening.test_forged_records import FIELDS, GOOD, ISSUE_SHAPES, consume
+
+    t = Tally("forged run records (every field, wrong types; in-process)")
+    wrong = ["abc", [1], {"r": [[1]]}, 5, -1, 2**70, 1.5, float("nan"), None, True, [[1]], {}, ""]
+    for kind, name in FIELDS:
+        for value in wrong:
+            err = C.outcome(lambda: consume([*GOOD.values(), {**GOOD[kind], name: value}]))
+            t.add(f"{kind}.{name}={value!r}", err is None, err)
+    for shape in ISSUE_SHAPES:
+        err = C.outcome(lambda: consume([*GOOD.values(), {**shape, "pid": 9}]))
+        t.add(f"issue shape {shape}", err is None, err)
+    return t
+
+
+def reader_types(run: C.SignedRun) -> Tally:
+    """Values the schema allows (or nearly) where readers assumed one type: kinds, OS facts, names."""
+    import json
+
+    t = Tally("type confusion in manifests (show, diff, verify; in-process)")
+    reference = Manifest.from_bytes(run.raw)
+    doc = json.loads(run.raw)
+    changes = []
+    for facet in ("inputs", "outputs"):
+        for i in range(len(doc["predicate"][facet])):
+            for v in ([], ["file"], {"a": 1}, {}):
+                changes.append((("predicate", facet, i, "kind"), v))
+    for field in ("distro", "libc"):
+        for v in ("Debian 12", "", None):
+            changes.append((("predicate", "deps", "os", field), v))
+    for name in ("", " ", "-"):
+        n = len(doc["predicate"]["deps"]["distributions"])
+        changes.append((("predicate", "deps", "distributions", n), {"name": name, "version": "1"}))
+    for path, value in changes:
+        changed = json.loads(run.raw)
+        target = changed
+        for p in path[:-1]:
+            target = target[p]
+        if isinstance(target, list) and path[-1] == len(target):
+            target.append(value)
+        else:
+            target[path[-1]] = value
+        err = C.consume_manifest(C.dump(changed), run.trusted(), reference)
+        t.add(f"{path}={value!r}", C.is_clean(err), err)
+    return t
+
+
+def output_paths(work: Path) -> Tally:
+    from repro.paths import check_output_target
+
+    t = Tally("output paths checked up front (exit 2, nothing created)")
+    (work / "afile").write_text("x")
+    for path, create in ((Path("/nonexistent/dir/x.xml"), False), (Path("/dev/stdout"), False), (Path("-"), False),
+                         (Path("/dev/null"), True), (work, False), (work / "afile" / "x.json", True),
+                         (work / "no" / "such" / "x.json", False)):
+        before = sorted(work.rglob("*"))
+        err = C.outcome(lambda: check_output_target(path, "report", create_parents=create))
+        t.add(str(path), isinstance(err, UsageError) and sorted(work.rglob("*")) == before, err)
+    return t
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the slow scenarios (kills, concurrency, Docker)")
@@ -168,6 +301,14 @@ def main() -> None:
         print(f"  {'total':<56} {sum(t.tried for t in caught):>6} {sum(t.ok for t in caught):>6}")
         print(benign.line() + "\n")
 
+        (work / "o").mkdir()
+        families = [*masking_families(), forged_records(), reader_types(run), output_paths(work / "o")]
+        print(f"  {'new families (second round)':<56} {'tried':>6} {'clean':>6}")
+        for t in families:
+            print(t.line())
+        print(f"  {'total':<56} {sum(t.tried for t in families):>6} {sum(t.ok for t in families):>6}\n")
+        bad.extend(families)
+
         scenario = C.secrets_scenario(work / "secrets")
         print(f"  secrets planted: {len(scenario.planted)} in {len(set(v.split(',')[0] for v in scenario.channels.values()))}"
               f" channels; files repro wrote: {len(scenario.written)}; commands run: {len(scenario.results)}; "
@@ -191,6 +332,14 @@ def main() -> None:
                 s = C.signal_scenario(work / f"sig{signum}", signum)
                 print(f"  {s.signal}: exit {s.exit_code}, manifest records {s.manifest_signal} / exit "
                       f"{s.manifest_exit_code}, verifies {s.verifies}, command left running {s.child_left_running}")
+            for stream in ("stdout", "stderr"):
+                full = C.log_full_scenario(work / f"log-full-{stream}", stream)
+                if full is None:
+                    print(f"  log on a full disk ({stream}): mounting a tmpfs is not permitted here, skipped")
+                    continue
+                print(f"  log on a full disk ({stream}): exit {full.exit_code} (None: hung), output echoed "
+                      f"{full.echoed} bytes, previous manifest intact {full.previous_intact} and verifies "
+                      f"{full.previous_verifies}; stderr: {full.stderr.strip().splitlines()[-1][:110] if full.stderr.strip() else ''}")
             for how in ("rlimit", "tmpfs"):
                 d = C.disk_full_scenario(work / f"full-{how}", how)
                 if d is None:

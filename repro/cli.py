@@ -64,14 +64,17 @@ def keygen(key: Path | None, force: bool, exist_ok: bool) -> None:
 @click.option("--image", help="Run in this container image, pinned by digest before the run.")
 @click.option("--dockerfile", help="Build this Dockerfile, then run in the image built.")
 @click.option("--build-context", help="Build context for --dockerfile (default: the Dockerfile's directory).")
-@click.option("--network", help="Container network (default: none).")
+@click.option("--network", help="Container network (default: none); with --sandbox, any name but none lets the "
+              "command reach the network.")
 @click.option("--gpus", help="GPUs for the container: all or a count.")
+@click.option("--sandbox", "sandbox", is_flag=True, help="Run the command in a bwrap sandbox: only the project "
+              "writable, no network (docs/security.md).")
 @click.option("--mlflow", "log_mlflow", is_flag=True, default=None,
               help="Log the manifest and its side files to MLflow (the active run or a new one; default: repro.yaml).")
 @click.option("--quiet", "-q", is_flag=True, help="Only the command's own output.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-def run(command: tuple[str, ...], seed, threads, inputs, outputs, state, manifest, no_sign, no_observe, key, digest, image,
-        dockerfile, build_context, network, gpus, log_mlflow, quiet) -> None:
+def run(command: tuple[str, ...], seed, threads, inputs, outputs, state, manifest, no_sign, no_observe, key, digest,
+        image, dockerfile, build_context, network, gpus, sandbox, log_mlflow, quiet) -> None:
     """Run COMMAND and seal what went in and came out into a signed manifest.
 
     \b
@@ -90,6 +93,10 @@ def run(command: tuple[str, ...], seed, threads, inputs, outputs, state, manifes
         sign=not no_sign, key=key, digest=digest, observe=False if no_observe else None, quiet=quiet, image=image,
         dockerfile=dockerfile, build_context=build_context, network=network, gpus=gpus, mlflow=log_mlflow,
     )
+    if sandbox:
+        from repro.sandbox import sandboxed_run
+
+        spec = sandboxed_run(spec)
     say = _say(quiet)
     outcome = execute_run(
         spec, make_runner(spec), say=say,
@@ -114,12 +121,29 @@ _pubkey = click.option("--pubkey", "pubkeys", multiple=True, type=click.Path(pat
 @click.option("--no-files", is_flag=True, help="Check schema and signature only, not the files on disk.")
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False),
               help="Project root the recorded paths are relative to (default: found from the working directory).")
-def verify(manifest: Path, pubkeys, no_files: bool, root: Path | None) -> None:
+@click.option("--require-passed", is_flag=True, help="For a verdict file: exit 1 unless it says PASSED.")
+@click.option("--against", type=click.Path(path_type=Path), help="For a verdict file: require that it is about this manifest.")
+def verify(manifest: Path, pubkeys, no_files: bool, root: Path | None, require_passed: bool, against: Path | None) -> None:
     """Check a manifest: strict JSON, schema, signature, and that the recorded files still match.
 
-    Given a bundle (`repro pack`), check its index signature and every member's size and sha256."""
+    \b
+    Given a bundle (`repro pack`), check its index signature and every member's size and sha256.
+    Given a replay verdict (`*.intoto.jsonl`), check its signatures and say what it vouches for:
+    exit 0 when it is authentic, whatever its outcome (1 with --require-passed for a FAILED one)."""
     from repro.bundle import is_bundle
+    from repro.evidence import verdict
 
+    if verdict.is_verdict_file(manifest):
+        from repro.evidence.manifest import Manifest
+        from repro.evidence.verify import trusted_keys
+
+        checked = verdict.read(manifest, trusted_keys(pubkeys))
+        if against is not None:
+            verdict.check_against(checked, Manifest.load(against), str(against))
+        click.echo(verdict.describe(manifest, checked))
+        if against is not None:
+            click.echo(f"against    {against}: the verdict is about this manifest")
+        sys.exit(NOT_REPRODUCED if require_passed and not checked.passed_verification else OK)
     if is_bundle(manifest):
         from repro.bundle.cli import verify_bundle_command
 
@@ -159,19 +183,34 @@ def show(manifest: Path, pubkeys, as_json: bool, full: bool) -> None:
 
 @cli.command()
 @click.argument("manifest", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["dsse", "statement"]), default="dsse", show_default=True,
-              help="dsse: a standard DSSE envelope carrying the same signatures; statement: the in-toto Statement alone.")
+@click.option("--format", "fmt", type=click.Choice(["dsse", "statement", "slsa"]), default="dsse", show_default=True,
+              help="dsse: a standard DSSE envelope carrying the same signatures; statement: the in-toto Statement alone; "
+              "slsa: SLSA Provenance v1 in a DSSE envelope, signed with the run's key.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here instead of stdout (atomically).")
-def export(manifest: Path, fmt: str, output: Path | None) -> None:
-    """Export a manifest for other tools, with no re-signing."""
-    from repro.evidence import jsonio, signing
+@click.option("--key", type=click.Path(path_type=Path), help="For slsa: the private key that signed the run (default: "
+              "$REPRO_SIGNING_KEY or the keygen key).")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False),
+              help="For slsa: project root the inputs are read from (default: found from the working directory).")
+def export(manifest: Path, fmt: str, output: Path | None, key: Path | None, root: Path | None) -> None:
+    """Export a manifest for other tools: dsse and statement with no re-signing."""
+    from repro.evidence import dsse, jsonio
     from repro.evidence.manifest import Manifest
 
+    if output:
+        from repro.paths import check_output_target
+
+        check_output_target(output, "export", create_parents=False)
     m = Manifest.load(manifest)
-    if fmt == "dsse":
+    if fmt == "slsa":
+        from repro.config import find_project_root
+        from repro.evidence import signing, slsa
+
+        envelope = slsa.signed_envelope(m, manifest, root or find_project_root(Path.cwd()), signing.load_private_key(key))
+        data = jsonio.pretty_bytes(envelope)
+    elif fmt == "dsse":
         if not m.signatures:
             raise ReproError("manifest is unsigned: there is no signature to put in a DSSE envelope")
-        data = jsonio.pretty_bytes(signing.dsse_envelope(m.body(), list(m.signatures)))
+        data = jsonio.pretty_bytes(dsse.envelope(m.body(), list(m.signatures)))
     else:
         data = jsonio.pretty_bytes(m.statement)
     if output:
@@ -188,6 +227,9 @@ def export(manifest: Path, fmt: str, output: Path | None) -> None:
               "requiring the working tree to match.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Also write the report as JSON here.")
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path), help="Also write a JUnit XML report here.")
+@click.option("--attest", "attest_path", type=click.Path(path_type=Path), help="Also write the signed verdict "
+              "(JSON Lines of DSSE envelopes: SLSA verification summary and test result) here; it is always "
+              "written beside the replay's manifest, and a refusal is attested here as FAILED.")
 @click.option("--manifest", "output_manifest", type=click.Path(path_type=Path),
               help="Where to write the replay's own manifest (default: .repro/replays/<run-id>/manifest.json).")
 @click.option("--no-sign", is_flag=True, help="Write the replay's manifest unsigned.")
@@ -195,19 +237,25 @@ def export(manifest: Path, fmt: str, output: Path | None) -> None:
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False),
               help="Project root (default: found from the working directory).")
 @click.option("--keep-workspace", is_flag=True, help="Keep the scratch workspace (with the replayed outputs) and print its path.")
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "copy"]), help="What confines the rerun: bwrap, the "
+              "copying workspace, or bwrap where it works (default: `sandbox:` in repro.yaml, else auto).")
+@click.option("--network", is_flag=True, help="Let a bwrap-sandboxed rerun reach the network (default: only when the "
+              "recorded run did).")
 @click.option("--unsafe-allow-untrusted", is_flag=True, help="Replay a manifest that is unsigned or signed by an "
               "untrusted key. Unsafe: nothing then vouches for what the manifest asks to run.")
 @click.option("--mlflow", "log_mlflow", is_flag=True, help="Log the verdict, the replay report and the replay's "
               "manifest to MLflow, with the original manifest (the active run or a new one).")
 @click.option("--quiet", "-q", is_flag=True, help="Only the report.")
-def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, output_manifest, no_sign, key, root,
-           keep_workspace, unsafe_allow_untrusted, log_mlflow, quiet) -> None:
-    """Rerun a recorded run (a manifest, or a bundle from `repro pack`) in a scratch workspace and prove its outputs reproduce.
+def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, attest_path, output_manifest, no_sign, key,
+           root, keep_workspace, sandbox, network, unsafe_allow_untrusted, log_mlflow, quiet) -> None:
+    """Rerun a recorded run (a manifest, or a bundle from `repro pack`) in a sandbox and prove its outputs reproduce.
 
     \b
     Checks the signature, the inputs and the code first; reruns the same command with the same
-    seed, thread and determinism variables (and the same pinned image); then compares every
-    recorded output: bit-identical by default, or within the tolerance of a matching rule.
+    seed, thread and determinism variables (and the same pinned image), in bwrap at the recorded
+    project root with the inputs read in place where bwrap works, else in a copy of the project;
+    then compares every recorded output: bit-identical by default, or within the tolerance of a
+    matching rule.
 
     \b
     Exit codes: 0 REPRODUCED, 1 NOT REPRODUCED or NOTHING VERIFIED, 2 usage or invalid
@@ -215,13 +263,18 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, outp
     130 / 143 interrupted by SIGINT / SIGTERM (no verdict claimed).
     """
     from repro.evidence import jsonio, signing
+    from repro.paths import check_output_target
     from repro.replay.orchestrate import ReplayOptions, replay as do_replay
     from repro.report.formats import get_format
+
+    for path, what in ((json_path, "JSON report"), (junit_path, "JUnit report"), (output_manifest, "replay manifest")):
+        if path is not None:
+            check_output_target(path, what, create_parents=what == "replay manifest")
 
     opts = ReplayOptions(
         manifest_path=manifest, pubkeys=tuple(pubkeys), allow_untrusted=unsafe_allow_untrusted, root=root,
         rules_path=rules, checkout=checkout, keep_workspace=keep_workspace, output_manifest=output_manifest,
-        sign=not no_sign, key_path=key, quiet=quiet,
+        sign=not no_sign, key_path=key, quiet=quiet, attest=attest_path, sandbox=sandbox, network=network,
     )
     from repro.bundle import is_bundle
 

@@ -10,9 +10,12 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from repro.errors import UsageError
+
+if TYPE_CHECKING:
+    from repro.sandbox import Sandbox
 
 CONFIG_NAME = "repro.yaml"
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -95,6 +98,11 @@ class RunSpec:
     state: tuple[str, ...] = ()
     """State files: read, then rewritten by the command (a resumed checkpoint), recorded before
     the run as inputs kept in the store and after it as outputs (docs/replay.md)."""
+    sandbox: Sandbox | None = None
+    """bwrap around the command (repro.sandbox); None runs it unconfined."""
+    input_root: Path | None = None
+    """Where the declared inputs are read and fingerprinted when that is not `root`: a sandboxed
+    replay binds them into its workspace from the project instead of copying them."""
 
 
 def new_run_id() -> str:

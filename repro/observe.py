@@ -341,8 +341,8 @@ def json_value(value: object) -> object:
         return value
     if isinstance(value, int):
         return value if -SAFE_INT <= value <= SAFE_INT else str(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
+    if isinstance(value, float):  # a whole float beyond 2**53 is written as an integer the reader refuses
+        return value if math.isfinite(value) and abs(value) <= SAFE_INT else str(value)
     if isinstance(value, list):
         return [json_value(v) for v in value]
     return str(value)
@@ -484,6 +484,26 @@ def listed_directories(processes: list[ProcessLog], root: Path, ignore: Iterable
     return sorted(out)[:MAX_LISTED]
 
 
+def entries_before(listed: Iterable[str], before: Snapshot, exclude: Iterable[str] = ()) -> dict[str, list[str]]:
+    """The names each listed directory held before the run (a trailing `/` marks a directory),
+    read off the snapshot taken before the command started. A replay recreates them as empty
+    placeholders, so a program that picks the next free name (`lightning_logs/version_N`) picks
+    the one the recorded run picked. Directories without files are not in the snapshot and so
+    are not recreated."""
+    wanted = {d: set() for d in listed}
+    skipped = tuple(e.rstrip("/") for e in exclude)
+    for rel in before.entries:
+        if any(rel == s or rel.startswith(s + "/") for s in skipped):
+            continue
+        parts = rel.split("/")
+        for depth in range(len(parts)):
+            parent = "/".join(parts[:depth]) or "."
+            names = wanted.get(parent)
+            if names is not None and len(names) < MAX_LISTED:
+                names.add(parts[depth] + ("/" if depth < len(parts) - 1 else ""))
+    return {d: sorted(names) for d, names in sorted(wanted.items()) if names}
+
+
 def analyse(
     events: list[dict],
     root: Path,
@@ -507,6 +527,7 @@ def analyse(
     calls = seed_calls(processes, root)
     spawned = subprocesses(processes)
     modules = sorted({m for p in processes for m in p.modules})
+    listed = listed_directories(processes, root, ignore)
     started = [p for p in processes if p.ppid is not None]
     section: dict = {
         "enabled": True,
@@ -515,7 +536,8 @@ def analyse(
         "outputs": list(found.outputs),
         "read_then_written": list(found.read_then_written),
         "covered_by_declared": found.covered_by_declared,
-        "listed": listed_directories(processes, root, ignore),
+        "listed": listed,
+        "listed_entries": entries_before(listed, before) if before is not None else {},
         "snapshot": None if diff is None else {
             "files": len(after.entries) if after is not None else 0,
             "created": len(diff.created),
@@ -552,8 +574,9 @@ def analyse(
     if found.unrecordable:
         warnings.append(f"{len(found.unrecordable)} observed path(s) cannot be named in a manifest "
                         f"(for example {found.unrecordable[0]!r}) and were left out")
-    return Observation(found.inputs, found.outputs, section, tuple(warnings),
-                       tuple(outside_writes(processes, root, temp_dirs)), kept)
+    failed = set(refused)  # refused writes did not happen
+    outside = [p for p in outside_writes(processes, root, temp_dirs) if p not in failed]
+    return Observation(found.inputs, found.outputs, section, tuple(warnings), tuple(outside), kept)
 
 
 def kept_before(events: Iterable[dict], processes: list[ProcessLog], root: Path,

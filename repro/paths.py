@@ -80,3 +80,31 @@ def confine(root: Path, rel: str, *, what: str = "path") -> Path:
     if resolved != real_root and real_root not in resolved.parents:
         raise UnsafePathError(f"unsafe {what} {rel!r}: resolves outside {root} (through a symlink)")
     return target
+
+
+def check_output_target(path: Path, what: str, *, create_parents: bool) -> None:
+    """Fail before anything runs, not after, when a file repro must write (a manifest, a report)
+    cannot be written at `path`: written atomically (a temporary file beside it, then a rename),
+    so it must be a regular file or not exist yet, in a directory that exists — or, with
+    `create_parents`, that can be created — and can be written. Nothing is created here: a run
+    refused later must leave nothing behind."""
+    text = os.fspath(path)
+    if text == "-":
+        raise UsageError(f"{what} path '-': write it to a file (standard output carries the report)")
+    if "\0" in text:
+        raise UsageError(f"{what} path {text!r} contains a NUL byte")
+    if path.is_dir():
+        raise UsageError(f"{what} path {path} is a directory")
+    if os.path.lexists(path) and not path.is_file():
+        raise UsageError(f"{what} path {path} exists and is not a regular file (it is written atomically: give a "
+                         "file path)")
+    parent = Path(os.path.abspath(path)).parent
+    existing = parent
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if existing != parent and not create_parents:
+        raise UsageError(f"cannot write the {what} {path}: directory {parent} does not exist")
+    if not existing.is_dir():
+        raise UsageError(f"cannot write the {what} {path}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write the {what} {path}: directory {existing} is not writable")

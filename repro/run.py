@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from repro import __version__, observe
-from repro.evidence import validation
+from repro import run_dir as run_dirs
+from repro.evidence import subjects, validation
 from repro.capture import code as code_facet
-from repro.capture.run_records import outputs_written_by_runs
+from repro.capture.run_records import MANIFEST_NAME, RUNS_DIR, outputs_written_by_runs
 from repro.capture import env as env_facet
 from repro.capture import seeds as seeds_facet
 from repro.capture.deps import is_python, python_flags
@@ -28,8 +29,8 @@ from repro.data.digest import DEFAULT_IGNORE, Artifact, digest_file, fingerprint
 from repro.errors import Interrupted, ReproError, UsageError, WriteError
 from repro.inject import site_dir
 from repro.evidence.jsonio import load_file, write_atomic
-from repro.evidence.manifest import Manifest, build_statement, check_paths, recorded_sidecars
-from repro.paths import expand, project_relative, refuse_outside
+from repro.evidence.manifest import SCHEMA_VERSION, Manifest, build_statement, check_paths, recorded_sidecars
+from repro.paths import check_output_target, expand, project_relative, refuse_outside
 from repro.runners.base import ExecResult, ExecSpec, Runner
 from repro.secrets import mask_argv
 from repro.data.statcache import StatCache
@@ -53,6 +54,10 @@ def make_runner(spec: RunSpec) -> Runner:
         from repro.runners.docker import DockerRunner
 
         return DockerRunner.from_spec(spec)
+    if spec.sandbox is not None:
+        from repro.runners.sandbox import SandboxRunner
+
+        return SandboxRunner(spec.sandbox.bwrap, spec.sandbox.confinement)
     from repro.runners.host import HostRunner
 
     return HostRunner()
@@ -61,10 +66,17 @@ def make_runner(spec: RunSpec) -> Runner:
 def state_dir(root: Path) -> Path:
     """`.repro/` under the project root, with a `.gitignore` so git never shows repro's own files."""
     path = root / ".repro"
-    path.mkdir(parents=True, exist_ok=True)
-    ignore = path / ".gitignore"
-    if not ignore.exists():
-        write_atomic(ignore, b"*\n")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        ignore = path / ".gitignore"
+        if not ignore.exists():
+            write_atomic(ignore, b"*\n")
+    except OSError as e:
+        import errno
+
+        where = root if e.errno == errno.EROFS or not path.is_dir() else path
+        reason = "is read-only" if e.errno == errno.EROFS else f"cannot be written ({e.strerror or e})"
+        raise WriteError(f"{where} {reason}: repro keeps the run's records in {path} while the command runs") from e
     return path
 
 
@@ -82,14 +94,7 @@ def sidecar_names(manifest_path: Path, run_id: str | None = None) -> dict[str, s
 
 def check_manifest_target(path: Path) -> None:
     """Fail before the command runs, not after, when the manifest cannot be written there."""
-    if path.is_dir():
-        raise UsageError(f"manifest path {path} is a directory")
-    if os.path.lexists(path) and not path.is_file():
-        raise UsageError(f"manifest path {path} exists and is not a regular file")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot create the manifest's directory {path.parent}: {e.strerror or e}") from e
+    check_output_target(path, "manifest", create_parents=True)
 
 
 def _place(source: Path, target: Path) -> None:
@@ -120,28 +125,37 @@ def _remove(paths: list[Path]) -> None:
             pass
 
 
-def read_events(run_dir: Path) -> list[dict]:
-    """Merge the JSON lines every Python process of the run wrote; a torn last line is skipped."""
-    events: list[dict] = []
+def read_events(run_dir: Path) -> tuple[list[dict], int]:
+    """Merge the JSON lines every Python process of the run wrote, keeping the well-formed records
+    (repro/records.py); returns them and how many lines were dropped (a torn last line is one)."""
+    from repro import records
+
+    events: list = []
+    dropped = 0
     for path in sorted(run_dir.glob("proc-*.jsonl")):
-        for line in path.read_bytes().splitlines():
-            try:
-                ev = json.loads(line)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            dropped += 1
+            continue
+        for line in data.splitlines():
+            try:  # not the manifest's strict reader: a seed may be a big integer, a path not UTF-8
+                events.append(json.loads(line))
             except ValueError:
-                continue
-            if isinstance(ev, dict):
-                events.append(ev)
-    return events
+                dropped += 1
+    kept, malformed = records.checked(events)
+    return kept, dropped + malformed
 
 
 def _sidecar(path: Path, algorithm: str) -> dict:
     return {"path": path.name, "size": path.stat().st_size, "digest": digest_file(path, algorithm)}
 
 
-def _fingerprint(paths: list[Path], spec: RunSpec, cache: StatCache | None = None) -> list[Artifact]:
+def _fingerprint(paths: list[Path], spec: RunSpec, cache: StatCache | None = None, root: Path | None = None
+                 ) -> list[Artifact]:
     if not paths:
         return []
-    return fingerprint(paths, spec.root, spec.algorithm, ignore=(*DEFAULT_IGNORE, *spec.ignore), cache=cache,
+    return fingerprint(paths, root or spec.root, spec.algorithm, ignore=(*DEFAULT_IGNORE, *spec.ignore), cache=cache,
                        progress=False if spec.quiet else None)
 
 
@@ -344,7 +358,10 @@ def _place_sidecars(spec: RunSpec, run_dir: Path, names: dict[str, str], code: c
     """Move the logs beside the manifest and write the code diff there; every file put in place is
     appended to `placed` so a failure before sealing can take it back."""
     manifest_dir = spec.manifest_path.parent
-    manifest_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        manifest_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WriteError(f"cannot create the manifest's directory {manifest_dir}: {e.strerror or e}") from e
     logs = {}
     for stream in ("stdout", "stderr"):
         target = manifest_dir / names[stream]
@@ -372,20 +389,38 @@ def _command_facet(spec: RunSpec, result: ExecResult) -> dict:
     }
 
 
-def _seal(manifest_path: Path, predicate: dict, outputs: list[Artifact], key, names: dict[str, str]) -> Manifest:
+def _seal(manifest_path: Path, predicate: dict, outputs: list[Artifact], key, names: dict[str, str], root: Path) -> Manifest:
     """Build the statement (the logs stand in as subjects when there is no output: in-toto wants
     one), sign it, write it atomically, and only then drop the files of the manifest it replaced."""
     logs = predicate["logs"]
-    subjects = [{"name": f.path, "digest": f.digest} for a in outputs for f in a.file_entries()]
-    if not subjects:
-        subjects = [{"name": logs[s]["path"], "digest": logs[s]["digest"]} for s in ("stdout", "stderr")]
-    manifest = Manifest(build_statement(predicate, subjects))
+    files: list = subjects.output_files(outputs, root)
+    if not files:
+        files = [(subjects.Named(logs[s]["path"], manifest_path.parent / logs[s]["path"], logs[s]["size"], follow=True), None)
+                 for s in ("stdout", "stderr")]
+    manifest = Manifest(build_statement(predicate, subjects.sha256_subjects(files, predicate["digest_algorithm"])))
     if key is not None:
         manifest = manifest.signed_with(key)
     superseded = _superseded(manifest_path, names)
     manifest.save(manifest_path)
     _remove(superseded)
     return manifest
+
+
+def keep_run_record(root: Path, run_id: str, manifest_path: Path, manifest: Manifest) -> list[str]:
+    """A manifest written elsewhere (`--manifest run.json`) is also kept under `.repro/runs/`, so
+    later runs and replays know which files this run wrote: they are its outputs, never code,
+    and never part of the workspace a replay of another run starts from. Returns a warning when
+    the record cannot be written; the run itself stands."""
+    record = root / RUNS_DIR / run_id / MANIFEST_NAME
+    if manifest_path.resolve() == record.resolve():
+        return []
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        manifest.save(record)
+    except (OSError, WriteError) as e:
+        return [f"could not keep the run record {RUNS_DIR / run_id / MANIFEST_NAME} ({e}): later runs "
+                "may take this run's outputs for code"]
+    return []
 
 
 def execute_run(
@@ -403,19 +438,21 @@ def execute_run(
     nothing sealed); `echo` False keeps the command's output off the terminal (`replay -q`)."""
     warnings: list[str] = []
     threading.Thread(target=validation.prewarm, args=("manifest.schema.json",), daemon=True).start()
-    refuse_outside(spec.inputs, spec.cwd, spec.root, what="input")
+    in_root = spec.input_root or spec.root
+    in_cwd = spec.cwd if spec.input_root is None else in_root
+    refuse_outside(spec.inputs, in_cwd, in_root, what="input")
     refuse_outside(spec.outputs, spec.cwd, spec.root, what="output")
     refuse_outside(spec.state, spec.cwd, spec.root, what="state file")
     state_paths = expand(spec.state, spec.cwd, spec.root, what="state file", must_exist=False)
     state_rels = {project_relative(p, spec.root) for p in state_paths}
-    input_paths = [p for p in expand(spec.inputs, spec.cwd, spec.root, what="input", must_exist=True)
-                   if project_relative(p, spec.root) not in state_rels]  # a state file is recorded as such
+    input_paths = [p for p in expand(spec.inputs, in_cwd, in_root, what="input", must_exist=True)
+                   if project_relative(p, in_root) not in state_rels]  # a state file is recorded as such
     check_manifest_target(spec.manifest_path)
     key = load_key() if (spec.sign and load_key is not None) else None
     runner.prepare()
 
     manifest_dir = spec.manifest_path.parent
-    own_paths = [project_relative(p, spec.root) for p in input_paths]
+    own_paths = [project_relative(p, in_root) for p in input_paths]
     own_paths += [project_relative(spec.cwd / s, spec.root) for s in (*spec.outputs, *spec.state)
                   if not set(s) & set("*?[")]
     try:
@@ -428,16 +465,15 @@ def execute_run(
         warnings.append(edited)
     say(f"fingerprinting {len(input_paths)} input path(s)")
     cache = StatCache.for_root(spec.root)
-    inputs_before = _fingerprint(input_paths, spec, cache)
+    in_cache = cache if spec.input_root is None else StatCache.for_root(in_root)
+    inputs_before = _fingerprint(input_paths, spec, in_cache, in_root)
     refuse_unnamable(inputs_before)
     state_before = _fingerprint(state_paths, spec, cache)
     refuse_unnamable(state_before)
     state_kept = _keep_state(state_before, spec, warnings) if spec.store.get("enabled", True) else {}
 
     state_dir(spec.root)
-    run_dir = spec.root / ".repro" / "tmp" / spec.run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(run_dir, 0o777)  # a container user other than the owner must be able to record
+    run_dir = run_dirs.create(spec.root, spec.run_id)
     repro_env = {**(extra_env or {}), **seeds_facet.child_variables(spec.seed, spec.threads)}
     repro_env["REPRO_RUN_DIR"] = str(run_dir)
     repro_env["REPRO_RUN_ID"] = spec.run_id
@@ -454,7 +490,7 @@ def execute_run(
 
     exec_spec = ExecSpec(
         argv=spec.argv, cwd=spec.cwd, project_root=spec.root, repro_env=repro_env, inject_dir=site_dir(),
-        stdout_log=run_dir / "stdout.log", stderr_log=run_dir / "stderr.log", echo=echo,
+        stdout_log=run_dir / "stdout.log", stderr_log=run_dir / "stderr.log", echo=echo, inputs=tuple(input_paths),
     )
     say(f"running {' '.join(mask_argv(spec.argv))} ({runner.name}, seed {spec.seed})")
     placed: list[Path] = []  # files put beside the manifest, removed again unless it is sealed
@@ -465,7 +501,7 @@ def execute_run(
         after = observe.take_snapshot(spec.root, skip=untouched, ignore=spec.ignore) if before is not None else None
         hardware, probed = facts.result()
 
-        inputs_after = _fingerprint(input_paths, spec, cache)
+        inputs_after = _fingerprint(input_paths, spec, in_cache, in_root)
         for path in _changed_inputs(inputs_before, inputs_after):
             warnings.append(f"input {path} changed during the run")
         output_paths = expand(spec.outputs, spec.cwd, spec.root, what="output", must_exist=False)
@@ -480,7 +516,11 @@ def execute_run(
         state_after = drop_unnamable(_fingerprint(state_after_paths, spec, cache), spec.algorithm, warnings)
         state_out = {a.path for a in state_after}
         outputs += state_after
-        events = read_events(run_dir)
+        events, dropped = read_events(run_dir)
+        if dropped:
+            from repro.records import dropped_warning
+
+            warnings.append(dropped_warning(dropped))
         observed = _observe(spec, events, probed, declared=[*own_paths, *found, *state_found], before=before,
                             after=after, disabled=disabled, say=say, run_dir=run_dir,
                             replaying=replay_of is not None)
@@ -497,7 +537,7 @@ def execute_run(
         names = sidecar_names(spec.manifest_path, spec.run_id)
         logs = _place_sidecars(spec, run_dir, names, code, placed)
         predicate = {
-            "schema_version": 1,
+            "schema_version": SCHEMA_VERSION,
             "run_id": spec.run_id,
             "repro_version": __version__,
             "unsigned": key is None,
@@ -522,11 +562,15 @@ def execute_run(
         }
         if replay_of is not None:
             predicate["replay_of"] = replay_of
-        manifest = _seal(spec.manifest_path, predicate, outputs, key, names)
+        manifest = _seal(spec.manifest_path, predicate, outputs, key, names, spec.root)
+        if replay_of is None:
+            warnings += keep_run_record(spec.root, spec.run_id, spec.manifest_path, manifest)
         placed.clear()  # sealed: the files beside the manifest are its own now
     finally:
         _remove(placed)  # not sealed: take back what was put beside the manifest
         cache.close()
+        if in_cache is not cache:
+            in_cache.close()
         shutil.rmtree(run_dir, ignore_errors=True)
     for w in warnings:
         say(f"warning: {w}")

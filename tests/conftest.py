@@ -8,10 +8,21 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.examples import make_example
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Property tests: `HYPOTHESIS_PROFILE=ci` (set by .ci/run) runs ten times the examples each test
+# asks for, enough to find a type confusion deep in a manifest on every run, not one run in a few.
+settings.register_profile("ci", max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def examples(n: int) -> int:
+    """`n` examples by default; scaled with the loaded profile's max_examples (ten times under `ci`)."""
+    return max(n, n * settings().max_examples // 100)
 
 
 def asset(name: str) -> Path:
@@ -80,6 +91,40 @@ def _docker_gate(request):
     if os.environ.get("REPRO_REQUIRE_DOCKER") == "1":
         pytest.fail(f"REPRO_REQUIRE_DOCKER=1 but {reason}")
     pytest.skip(f"{reason}; tests/docker/provision.sh starts one")
+
+
+_BWRAP: tuple[bool, str] | None = None
+
+
+def bwrap_available() -> tuple[bool, str]:
+    """Probed for real, not from the user's cache: a test must not trust another run's answer."""
+    global _BWRAP
+    if _BWRAP is None:
+        import shutil
+
+        from repro.sandbox.probe import measure
+
+        path = shutil.which("bwrap")
+        if path is None:
+            _BWRAP = (False, "bwrap is not installed")
+        else:
+            found = measure(path)
+            _BWRAP = (found.usable, found.reason or "")
+    return _BWRAP
+
+
+@pytest.fixture(autouse=True)
+def _bwrap_gate(request):
+    """Tests marked `bwrap` skip, saying why, where bubblewrap is missing or cannot create
+    namespaces — and fail instead under REPRO_REQUIRE_BWRAP=1, which CI sets after installing it."""
+    if request.node.get_closest_marker("bwrap") is None:
+        return
+    ok, reason = bwrap_available()
+    if ok:
+        return
+    if os.environ.get("REPRO_REQUIRE_BWRAP") == "1":
+        pytest.fail(f"REPRO_REQUIRE_BWRAP=1 but {reason}")
+    pytest.skip(f"{reason}; tests/bwrap/provision.sh installs it")
 
 
 def _missing_modules(names: tuple[str, ...]) -> list[str]:

@@ -302,3 +302,16 @@ def test_a_kept_read_then_written_file_gets_no_warning_and_others_name_the_flag(
     assert [w for w in found.warnings if "read, then written" in w] == [
         "b.json was read, then written by the run: its content before the run is not recorded, so a replay cannot "
         "start from it; record it as a state file with --state b.json (or `state:` in repro.yaml)"]
+
+
+def test_entries_before_names_what_each_listed_directory_held_before_the_run() -> None:
+    from repro.observe import Snapshot, entries_before
+
+    stat = (1, 0, 0, 0, True)
+    before = Snapshot({"logs/version_0/metrics.csv": stat, "logs/version_1/ckpt/a.ckpt": stat, "logs/notes.txt": stat,
+                       "train.py": stat, "data/x.csv": stat})
+    assert entries_before(["logs", "."], before) == {
+        ".": ["data/", "logs/", "train.py"],
+        "logs": ["notes.txt", "version_0/", "version_1/"],
+    }
+    assert entries_before(["empty"], before) == {}

@@ -479,6 +479,15 @@ def _hash_many(
     return results
 
 
+def hash_files(paths: Sequence[str], sizes: Sequence[int], algorithm: str, *, jobs: int | None = None) -> list[str | None]:
+    """Hex digests of files already found, in parallel like a fingerprint (large files first,
+    small ones in batches); None for one that vanished or stopped being a regular file. The final
+    component is never followed."""
+    workers = default_jobs() if jobs is None else max(1, int(jobs))
+    results = _hash_many(paths, sizes, algorithm, workers, Progress(False))
+    return [r[0] if r is not None else None for r in results]
+
+
 def fingerprint_file(path: Path, root: Path, algorithm: str) -> FileEntry:
     st = path.stat()
     return FileEntry(relpath(path, root), st.st_size, digest_file(path, algorithm), bool(st.st_mode & stat.S_IXUSR))

@@ -1,5 +1,6 @@
 """The manifest: an in-toto Statement v1 with embedded signatures, immutable once built.
 
+A DSSE envelope written by `repro export --format dsse` is read as the manifest it carries.
 `Manifest.from_bytes` is the only way a manifest enters repro from outside: strict JSON, then
 the schema, then a path check — before anything looks at its content. Signing and verification
 operate on `body()`, the RFC 8785 bytes of the statement without `signatures`.
@@ -12,12 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from repro.evidence import jsonio, signing, validation
+from repro.evidence import dsse, jsonio, signing, validation
 from repro.errors import IntegrityError, InvalidManifestError, UnsafePathError
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "urn:repro:predicate:run:v1"
 SCHEMA = "manifest.schema.json"
+SCHEMA_VERSION = 2
+"""2: every subject is named with sha256 alone. Version 1 manifests (subjects in the run's digest
+algorithm) are still read and verified."""
 
 
 def check_relpath(path: str, *, what: str = "path") -> PurePosixPath:
@@ -102,6 +106,8 @@ class Manifest:
     def from_json(cls, data: Any, *, what: str = "manifest") -> "Manifest":
         if not isinstance(data, dict):
             raise InvalidManifestError(f"{what} is not a JSON object")
+        if dsse.is_envelope(data):  # `repro export --format dsse`: the same statement and signatures
+            data = dsse.unwrap(data, what=what)
         check_paths(data)
         validation.validate(data, SCHEMA, what=what, error=InvalidManifestError)
         statement = {k: v for k, v in data.items() if k != "signatures"}
@@ -116,10 +122,12 @@ class Manifest:
         return cls.from_json(jsonio.load_file(path, what=str(path)), what=str(path))
 
     def save(self, path: Path) -> None:
-        """Validate what is about to be written, then write it atomically."""
+        """Read back what is about to be written, as `load` will (strict JSON, schema), then write it
+        atomically: a manifest repro wrote and cannot read is worse than none."""
         data = {**self.statement, "signatures": [dict(sig) for sig in self.signatures]}
-        Manifest.from_json(data, what="manifest being written")
-        jsonio.write_atomic(path, jsonio.pretty_bytes(data))
+        raw = jsonio.pretty_bytes(data)
+        Manifest.from_bytes(raw, what="manifest being written")  # what repro writes, its strict reader reads back
+        jsonio.write_atomic(path, raw)
 
     def verify(self, trusted: list) -> signing.KeyID:
         if self.predicate.get("unsigned") and not self.signatures:

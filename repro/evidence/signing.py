@@ -165,11 +165,3 @@ def verify(body: bytes, signatures: list[dict], trusted: list[Ed25519PublicKey],
             return key_id(pub)
     hints = ", ".join(str(s.get("keyid", "?"))[:16] for s in signatures)
     raise IntegrityError(f"signature does not verify against any trusted key (signed by keyid {hints})")
-
-
-def dsse_envelope(body: bytes, signatures: list[dict]) -> dict:
-    return {
-        "payload": base64.b64encode(body).decode("ascii"),
-        "payloadType": PAYLOAD_TYPE,
-        "signatures": [{"keyid": s["keyid"], "sig": s["sig"]} for s in signatures],
-    }

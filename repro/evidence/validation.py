@@ -91,7 +91,8 @@ def _bulk_checks(defs: dict) -> dict[str, Any]:
             type(e) is dict
             and artifact_keys.issuperset(e)
             and path_ok(e.get("path"))
-            and e.get("kind") in kinds
+            and type(e.get("kind")) is str  # a list or dict here is unhashable: never `in` a set
+            and e["kind"] in kinds
             and type(e.get("size")) is int
             and e["size"] >= 0
             and digest_ok(e.get("digest"))

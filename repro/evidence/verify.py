@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from repro.evidence import signing
-from repro.data.digest import digest_file, fingerprint
+from repro.evidence import signing, subjects
+from repro.data.digest import FileEntry, digest_file, fingerprint, tree_root_digest
 from repro.errors import IntegrityError
 from repro.evidence.manifest import Manifest, check_relpath
 
@@ -52,9 +52,37 @@ def check_sidecars(manifest: Manifest, manifest_path: Path) -> int:
     return len(sidecars)
 
 
+def recorded_root_digest(art: dict, algorithm: str) -> dict | None:
+    """The root digest a directory's recorded file list gives (None: no list, or another algorithm)."""
+    files = art.get("files")
+    if files is None or any(algorithm not in f["digest"] for f in files):
+        return None
+    entries = [FileEntry(f["path"], f["size"], f["digest"], f.get("executable", False), f.get("link")) for f in files]
+    return tree_root_digest(entries, algorithm)
+
+
+def check_file_lists(manifest: Manifest, facets: tuple[str, ...] = ("inputs", "outputs")) -> None:
+    """A directory's root digest must be the digest of its recorded file list: otherwise the list
+    (what `verify` compares file by file) says something the root digest does not vouch for."""
+    pred = manifest.predicate
+    algorithm = pred["digest_algorithm"]
+    for facet in facets:
+        for art in pred[facet]:
+            if art["kind"] != "directory":
+                continue
+            if art.get("files") is not None and recorded_root_digest(art, algorithm) != {algorithm: art["digest"].get(algorithm)}:
+                raise IntegrityError(f"{facet[:-1]} directory {art['path']}: its root digest is not the digest of its "
+                                     "recorded file list")
+            if art.get("files") is not None and art["size"] != sum(f["size"] for f in art["files"]):
+                raise IntegrityError(f"{facet[:-1]} directory {art['path']}: its size is not the sum of its recorded "
+                                     "files' sizes")
+
+
 def check_artifacts(manifest: Manifest, root: Path, facets: tuple[str, ...] = ("inputs", "outputs")) -> int:
-    """Recorded inputs and outputs under `root` still match, file by file. A state file's input
-    entry is its content before the run, which the run itself replaced: it lives in the store."""
+    """Recorded inputs and outputs under `root` still match, file by file, and each directory's
+    file list matches its root digest. A state file's input entry is its content before the run,
+    which the run itself replaced: it lives in the store."""
+    check_file_lists(manifest, facets)
     pred = manifest.predicate
     algorithm = pred["digest_algorithm"]
     records = [(facet[:-1], art) for facet in facets for art in pred[facet]
@@ -73,7 +101,7 @@ def check_artifacts(manifest: Manifest, root: Path, facets: tuple[str, ...] = ("
         if now.digest == art["digest"]:
             checked += max(1, len(art.get("files", [])))
             continue
-        if art["kind"] == "directory" and now.kind == "directory":
+        if art["kind"] == "directory" and now.kind == "directory" and art.get("files"):
             before = {f["path"]: f["digest"] for f in art["files"]}
             after = {f.path: f.digest for f in now.files}
             for name in sorted(before.keys() | after.keys()):
@@ -87,6 +115,28 @@ def check_artifacts(manifest: Manifest, root: Path, facets: tuple[str, ...] = ("
     return checked
 
 
+def check_subjects(manifest: Manifest, root: Path) -> int:
+    """The sha256 subjects name the output files as they are now (schema version 2 on; the
+    subjects of an older manifest are the predicate's own digests, checked above). This is the
+    cryptographic check: a file forged to collide with a fast digest does not collide here."""
+    pred = manifest.predicate
+    if pred["schema_version"] < 2 or not pred["outputs"]:
+        return 0
+    recorded = {f["path"]: f for a in pred["outputs"] for f in a.get("files", [a])}
+    files = []
+    for s in manifest.statement["subject"]:
+        entry = recorded.get(s["name"])
+        if entry is None:
+            raise IntegrityError(f"subject {s['name']} is not a recorded output")
+        named = subjects.Named(s["name"], root / check_relpath(s["name"], what="subject"), entry["size"], entry.get("link"),
+                               follow=s["name"] in {a["path"] for a in pred["outputs"]})
+        files.append((named, None))
+    for s, now in zip(manifest.statement["subject"], subjects.sha256_subjects(files, subjects.SUBJECT_ALGORITHM)):
+        if now["digest"] != s["digest"]:
+            raise IntegrityError(f"output {s['name']} does not match its sha256 subject")
+    return len(files)
+
+
 def verify(path: Path, pubkeys: tuple[Path, ...] | list[Path] = (), *, check_files: bool = True,
            allow_unsigned: bool = False, root: Path | None = None) -> VerifyResult:
     manifest = Manifest.load(path)
@@ -94,6 +144,8 @@ def verify(path: Path, pubkeys: tuple[Path, ...] | list[Path] = (), *, check_fil
     if not (allow_unsigned and not manifest.signatures):
         keyid = manifest.verify(trusted_keys(pubkeys))
     files = 0
+    if not check_files:
+        check_file_lists(manifest)
     if check_files:
         files += check_sidecars(manifest, path)
         if root is None:
@@ -101,4 +153,5 @@ def verify(path: Path, pubkeys: tuple[Path, ...] | list[Path] = (), *, check_fil
 
             root = find_project_root(Path.cwd())
         files += check_artifacts(manifest, root)
+        check_subjects(manifest, root)
     return VerifyResult(manifest, keyid, files)

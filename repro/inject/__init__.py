@@ -1,7 +1,8 @@
 """Code that runs inside the user's Python, not repro's.
 
-`site/` holds only `sitecustomize.py`: that directory goes first on the child's PYTHONPATH, so it
-must not shadow any module name a user might import. `probe.py` is run as a script by path with
+`site/` holds only `sitecustomize.py` and `_repro_masking.py` (the masking rules, which repro
+imports from there too): that directory goes first on the child's PYTHONPATH, so it must not
+shadow any module name a user might import. `probe.py` is run as a script by path with
 the interpreter that runs the command. Both are standard library only.
 """
 

@@ -23,7 +23,8 @@ from repro.evidence.manifest import Manifest
 from repro.replay.result import Change
 
 FACETS: tuple[str, ...] = (
-    "code", "inputs", "outputs", "packages", "python", "os", "image", "hardware", "threads", "seeds", "environment",
+    "code", "inputs", "outputs", "packages", "python", "os", "image", "sandbox", "hardware", "threads", "seeds",
+    "environment",
 )
 """Every facet, in the order changes are listed."""
 
@@ -150,7 +151,7 @@ def _packages(before: dict, after: dict) -> Diffs:
     b, b_names = versions(before)
     a, a_names = versions(after)
     for key, old, new in _members(b, a):
-        yield a_names.get(key) or b_names[key], old, new
+        yield a_names[key] if key in a_names else b_names[key], old, new  # a name may be ""
 
 
 def _python(before: dict, after: dict) -> Diffs:
@@ -159,14 +160,16 @@ def _python(before: dict, after: dict) -> Diffs:
         yield from _field(key, b.get(key), a.get(key))
 
 
-def _distro(os_info: Mapping[str, Any]) -> str | None:
+def distro_name(os_info: Mapping[str, Any]) -> str | None:
+    """The distribution as one string, whatever shape the schema allows (an os-release mapping or a string)."""
     distro = os_info.get("distro")
     if isinstance(distro, Mapping):
         return distro.get("PRETTY_NAME") or " ".join(str(distro[k]) for k in ("ID", "VERSION_ID") if distro.get(k)) or None
     return distro
 
 
-def _libc(os_info: Mapping[str, Any]) -> str | None:
+def libc_name(os_info: Mapping[str, Any]) -> str | None:
+    """The C library as one string (a {name, version} mapping or a string)."""
     libc = os_info.get("libc")
     if isinstance(libc, Mapping):
         return " ".join(str(libc[k]) for k in ("name", "version") if libc.get(k)) or None
@@ -175,15 +178,28 @@ def _libc(os_info: Mapping[str, Any]) -> str | None:
 
 def _os(before: dict, after: dict) -> Diffs:
     b, a = _get(before, "deps", "os") or {}, _get(after, "deps", "os") or {}
-    yield from _field("distro", _distro(b), _distro(a))
+    yield from _field("distro", distro_name(b), distro_name(a))
     yield from _field("kernel", b.get("release"), a.get("release"))
-    yield from _field("libc", _libc(b), _libc(a))
+    yield from _field("libc", libc_name(b), libc_name(a))
 
 
 def _image(before: dict, after: dict) -> Diffs:
     yield from _field("runner", _get(before, "runner", "name"), _get(after, "runner", "name"))
     for key in ("pinned", "id"):
         yield from _field(f"image.{key}", _get(before, "runner", "image", key), _get(after, "runner", "image", key))
+
+
+def sandbox_text(pred: dict) -> str | None:
+    """How the command was confined, in the words that matter to its result: the kind and
+    whether it could reach the network (the bwrap version does not change what a program does)."""
+    sandbox = _get(pred, "runner", "sandbox")
+    if not isinstance(sandbox, Mapping):
+        return None
+    return f"{sandbox.get('kind')}, network {'on' if sandbox.get('network') else 'off'}"
+
+
+def _sandbox(before: dict, after: dict) -> Diffs:
+    yield from _field("sandbox", sandbox_text(before), sandbox_text(after))
 
 
 _GPU_FIELDS = ("name", "driver", "cuda", "memory_mib")
@@ -239,6 +255,7 @@ _FACET_DIFFS: dict[str, Callable[[dict, dict], Diffs]] = {
     "python": _python,
     "os": _os,
     "image": _image,
+    "sandbox": _sandbox,
     "hardware": _hardware,
     "threads": _threads,
     "seeds": _seeds,

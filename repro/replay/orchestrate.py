@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from repro.replay import workspace
+from repro.replay import sandboxing, workspace
 from repro.capture import code as code_facet
 from repro.capture.run_records import outputs_written_by_runs, signed_by
 from repro.capture.seeds import THREAD_VARIABLES
@@ -24,7 +24,7 @@ from repro.evidence.manifest import Manifest, check_relpath
 from repro.paths import confine
 from repro.replay import codediff
 from repro.replay.logs import compare_logs
-from repro.replay.result import ReplayReport
+from repro.replay.result import ReplayReport, SandboxReport
 from repro.replay.unexpected import mirror_of, unexpected_verdicts
 from repro.secrets import MASK
 from repro.data.store import Store
@@ -45,20 +45,28 @@ class ReplayOptions:
     output_manifest: Path | None = None
     sign: bool = True
     key_path: Path | None = None
+    attest: Path | None = None  # also write the signed verdict here
     image: str | None = None  # an image ID already on the engine (loaded from a bundle) instead of the pinned reference
     quiet: bool = False
+    sandbox: str | None = None  # auto | bwrap | copy (default: `sandbox:` of repro.yaml, else auto)
+    network: bool = False  # let a bwrap-sandboxed replay reach the network the recorded run did not record
 
 
-def load_rules_file(path: Path | None, config: dict) -> RuleSet:
-    """`--rules FILE` wins over the `verify:` key of repro.yaml."""
+def rules_source(path: Path | None, config: dict) -> dict | None:
+    """The rules as written: `--rules FILE` wins over the `verify:` key of repro.yaml. A signed
+    verdict names them by digest."""
     if path is None:
-        return load_rules(config.get("verify"))
+        return config.get("verify")
     from repro import yamlio
 
     data = yamlio.load(path, what=f"rules file {path}")
     if data is not None and not isinstance(data, dict):
         raise UsageError(f"rules file {path} must be a mapping with a `rules:` list")
-    return load_rules(data)
+    return data
+
+
+def load_rules_file(path: Path | None, config: dict) -> RuleSet:
+    return load_rules(rules_source(path, config))
 
 
 def check_trust(manifest: Manifest, opts: ReplayOptions, say: Say) -> str | None:
@@ -173,6 +181,20 @@ def _replay_spec(manifest: Manifest, opts: ReplayOptions, ws_root: Path, root: P
         gpus=str(runner["gpus"]) if runner.get("gpus") is not None else None,
         store={"enabled": False},
     )
+
+
+def not_copied(manifest: Manifest, root: Path) -> set[str]:
+    """What the replay workspace leaves out: the recorded outputs and every file any run of this
+    project recorded as an output, so the workspace is the project as the recorded run saw it
+    (code, inputs, state), not what later runs left behind. The run's own inputs always stay,
+    even when an earlier run wrote them (a prepare step's output is the training's input)."""
+    from repro.capture.run_records import outputs_written_by_runs
+
+    pred = manifest.predicate
+    skip = {f["path"] for a in pred["outputs"] for f in a.get("files", [a])} | {a["path"] for a in pred["outputs"]}
+    skip |= set(outputs_written_by_runs(root))
+    kept = [a["path"] for a in pred["inputs"]]
+    return {p for p in skip if not any(p == k or p.startswith(k.rstrip("/") + "/") for k in kept)}
 
 
 def confine_outputs(manifest: Manifest, ws_root: Path) -> None:
@@ -301,7 +323,7 @@ def with_state_hints(verdicts: list[Verdict], recorded: dict) -> list[Verdict]:
     return out
 
 
-REPLAY_DRIFT_FACETS = ("packages", "python", "os", "image", "hardware", "threads", "seeds", "environment")
+REPLAY_DRIFT_FACETS = ("packages", "python", "os", "image", "sandbox", "hardware", "threads", "seeds", "environment")
 """What a replay reports as drift: everything around the command, environment variables included,
 so "environment drift: none" is printed only where `repro diff` would show none either."""
 
@@ -312,21 +334,32 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     from repro.run import execute_run, make_runner
 
     manifest = Manifest.load(opts.manifest_path)
-    keyid = check_trust(manifest, opts, say)
-    if keyid:
-        say(f"signature valid (keyid {keyid[:16]})")
-    root = (opts.root or find_project_root(Path.cwd())).resolve()
-    config = load_config(root)
-    rules = load_rules_file(opts.rules_path, config)
-    check_artifacts(manifest, root, facets=("inputs",))
-    pred = manifest.predicate
-    if any(MASK in arg for arg in pred["command"]["argv"]):
-        raise UsageError("the recorded command line has masked secrets: it cannot be replayed as recorded")
-    if opts.checkout and pred["code"]["kind"] != "git":
-        raise UsageError("--checkout needs a manifest recorded in a git repository")
-    if not opts.checkout:
-        own = (opts.manifest_path.resolve().parent, *((opts.rules_path,) if opts.rules_path else ()))
-        check_code(manifest, root, own, opts.manifest_path, trusted_keys(opts.pubkeys) if keyid else None)
+    rules_doc: dict | None = None
+    try:
+        keyid = check_trust(manifest, opts, say)
+        if keyid:
+            say(f"signature valid (keyid {keyid[:16]})")
+        root = (opts.root or find_project_root(Path.cwd())).resolve()
+        config = load_config(root)
+        rules_doc = rules_source(opts.rules_path, config)
+        rules = load_rules(rules_doc)
+        choice = sandboxing.pick(manifest, opts.sandbox, config, opts.image)  # bwrap asked for, unusable: exit 2 now
+        bwrap = choice.kind == "bwrap"
+        check_artifacts(manifest, root, facets=("inputs",))
+        pred = manifest.predicate
+        if any(MASK in arg for arg in pred["command"]["argv"]):
+            raise UsageError("the recorded command line has masked secrets: it cannot be replayed as recorded")
+        if opts.checkout and pred["code"]["kind"] != "git":
+            raise UsageError("--checkout needs a manifest recorded in a git repository")
+        if opts.checkout and not isinstance(pred["code"].get("commit"), str):
+            raise UsageError("--checkout needs a recorded commit, and this run was recorded before the repository's "
+                             "first commit: replay from the working tree instead")
+        if not opts.checkout:
+            own = (opts.manifest_path.resolve().parent, *((opts.rules_path,) if opts.rules_path else ()))
+            check_code(manifest, root, own, opts.manifest_path, trusted_keys(opts.pubkeys) if keyid else None)
+    except ReproError as e:
+        attest_refusal(opts, manifest, rules_doc, e, load_key, say)
+        raise
     key = load_key() if (opts.sign and load_key is not None) else None
     env_values, env_unset, env_masked = restored_environment(manifest, config)
 
@@ -335,19 +368,30 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     try:
         if opts.checkout:
             ws_root = workspace.checkout(root, pred["code"]["commit"], _saved_diff(manifest, opts.manifest_path), scratch)
-            workspace.copy_inputs(root, ws_root, [a["path"] for a in pred["inputs"] if not a.get("state")])
+            copied = 0 if bwrap else workspace.copy_inputs(root, ws_root, [a["path"] for a in pred["inputs"]
+                                                                      if not a.get("state")])
         else:
             ws_root = scratch
-            skip = {f["path"] for a in pred["outputs"] for f in a.get("files", [a])} | {a["path"] for a in pred["outputs"]}
-            workspace.copy_project(root, ws_root, skip)
+            inputs = {a["path"] for a in pred["inputs"] if not a.get("state")} if bwrap else set()  # bound in place
+            copied = workspace.copy_project(root, ws_root, not_copied(manifest, root) | inputs)
+        workspace.recreate_listed(ws_root, (pred.get("observed") or {}).get("listed_entries") or {})
         confine_outputs(manifest, ws_root)
         workspace.restore_state(Store.for_project(root), ws_root, state_entries(manifest))
         spec = _replay_spec(manifest, opts, ws_root, root, run_id)
-        say(f"replaying {pred['run_id']} in a scratch workspace: {replay_plan(manifest)}")
+        sandbox = SandboxReport(choice.kind, copied, reason=choice.reason)
+        if bwrap:
+            plan, moved = sandboxing.plan(manifest, choice, root, ws_root, network=opts.network)
+            spec = replace(spec, sandbox=plan, input_root=root)
+            sandbox = replace(sandbox, root=str(plan.confinement.root), network=plan.confinement.network,
+                              inputs_in_place=len(plan.confinement.read_only))
+            if moved:
+                say(f"warning: {moved}")
+        where = f"a bwrap sandbox at {sandbox.root}" if bwrap else "a scratch workspace"
+        say(f"replaying {pred['run_id']} in {where}: {replay_plan(manifest)}")
         with without(env_unset):
             outcome = execute_run(
                 spec, make_runner(spec), say=say, load_key=(lambda: key) if key is not None else None,
-                extra_env={**env_values, **confine_variables(root)},
+                extra_env={**env_values, **confine_variables(root, sandboxed=sandbox.sandboxed)},
                 replay_of={"run_id": pred["run_id"], "manifest_digest": manifest.digest()},
                 echo=not opts.quiet,
             )
@@ -362,14 +406,17 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     exit_recorded = pred["command"]["exit_code"]
     exit_replayed = outcome.result.exit_code
     reproduced = bool(verdicts) and all(v.ok for v in verdicts) and exit_recorded == exit_replayed
-    changes = tuple(drift(pred, outcome.manifest.predicate, facets=REPLAY_DRIFT_FACETS))
+    changes = tuple(c for c in drift(pred, outcome.manifest.predicate, facets=REPLAY_DRIFT_FACETS)
+                    if c.facet != "sandbox" or c.before is not None)  # an unconfined run: the sandbox line says it
     refused = outcome.refused_writes
-    replay_outside = tuple(o["path"] for o in (outcome.manifest.predicate.get("observed") or {}).get("outside") or ())
+    replay_outside = () if sandbox.sandboxed else tuple(
+        o["path"] for o in (outcome.manifest.predicate.get("observed") or {}).get("outside") or ())
     notes = list(outcome.warnings)
     notes += [f"{name} was masked in the recorded environment and cannot be restored: the replay runs with "
               "this machine's value" for name in env_masked]
-    notes += replay_notes(manifest, refused, replay_outside, sandboxed=False)
-    return ReplayReport(
+    notes += replay_notes(manifest, refused, replay_outside, sandboxed=sandbox.sandboxed)
+    notes += sandboxing.outside_notes(outcome.manifest, sandbox.kind)
+    report = ReplayReport(
         manifest=str(opts.manifest_path),
         run_id=pred["run_id"],
         replay_run_id=run_id,
@@ -383,9 +430,55 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
         drift=changes,
         warnings=tuple(notes),
         logs=logs.shown,
-        sandboxed=False,
+        sandbox=sandbox,
         refused_writes=refused,
     )
+    return attest_replay(report, opts, manifest, outcome.manifest, outcome.manifest_path, rules_doc, key, say)
+
+
+def attest_replay(report: ReplayReport, opts: ReplayOptions, manifest: Manifest, replayed: Manifest,
+                  replay_path: Path, rules_doc: dict | None, key, say: Say) -> ReplayReport:
+    """Sign the verdict and write it beside the replay's manifest (and to --attest), with the full
+    JSON report it points to. Without a key (--no-sign) nothing is attested, and the report says so."""
+    from dataclasses import replace
+
+    from repro.evidence import jsonio, verdict
+    from repro.report.json import JsonFormat
+
+    if key is None:
+        return replace(report, warnings=(*report.warnings, "the replay is unsigned (--no-sign): its verdict is not attested"))
+    stem = replayed.predicate["logs"]["stdout"]["path"][: -len(".stdout.log")]
+    report_path = replay_path.parent / f"{stem}.report.json"
+    body = JsonFormat().render(report).encode("utf-8")
+    jsonio.write_atomic(report_path, body)
+    exit_ok = report.exit_code_recorded == report.exit_code_replayed
+    passed = [v.path for v in report.verdicts if v.compared and v.ok] + (["exit code"] if exit_ok else [])
+    failed = [v.path for v in report.verdicts if v.compared and not v.ok] + ([] if exit_ok else ["exit code"])
+    v = verdict.Verdict(
+        manifest, opts.manifest_path.name, verdict.rules_descriptor(rules_doc),
+        verdict.PASSED if report.reproduced else verdict.FAILED, report.outcome, tuple(passed), tuple(failed),
+        report=body, report_name=report_path.name, subjects=verdict.subjects_for(manifest, replayed),
+    )
+    targets = [replay_path.parent / f"{stem}{verdict.SUFFIX}", *((opts.attest,) if opts.attest else ())]
+    written = verdict.write(v, key, targets)
+    return replace(report, attestation=str(written[-1]))
+
+
+def attest_refusal(opts: ReplayOptions, manifest: Manifest, rules_doc: dict | None, error: ReproError,
+                   load_key: Callable[[], object] | None, say: Say) -> None:
+    """A refused replay is a FAILED verdict too, attested to --attest with its reason when a key
+    is at hand; the refusal itself is what the caller reports."""
+    if opts.attest is None or not opts.sign or load_key is None:
+        return
+    from repro.evidence import verdict
+
+    try:
+        key = load_key()
+        verdict.write(verdict.refusal_verdict(manifest, opts.manifest_path.name, rules_doc, error), key, [opts.attest])
+    except ReproError as e:
+        say(f"warning: the refusal is not attested: {e}")
+        return
+    say(f"refusal attested in {opts.attest}")
 
 
 def confine_variables(recorded_root: Path, *, sandboxed: bool = False) -> dict[str, str]:

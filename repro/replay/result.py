@@ -22,6 +22,29 @@ class Change:
         return {"facet": self.facet, "key": self.key, "before": self.before, "after": self.after}
 
 
+@dataclass(frozen=True)
+class SandboxReport:
+    """What the report says about the sandbox: its kind and, for the copy, why and what it cost."""
+
+    kind: str  # "bwrap" | "copy" | "docker"
+    bytes_copied: int
+    reason: str | None = None
+    root: str | None = None
+    network: bool | None = None
+    inputs_in_place: int = 0
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.kind in ("bwrap", "docker")
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "reason": self.reason, "bytes_copied": self.bytes_copied, "root": self.root,
+                "network": self.network, "inputs_in_place": self.inputs_in_place}
+
+
+NOT_SANDBOXED = SandboxReport("copy", 0, reason="not recorded")
+
+
 REPRODUCED = "REPRODUCED"
 NOT_REPRODUCED = "NOT REPRODUCED"
 NOTHING_VERIFIED = "NOTHING VERIFIED"
@@ -46,9 +69,16 @@ class ReplayReport:
     logs: tuple[Verdict, ...] = ()
     """The command's stdout/stderr compared but not gating (the run had output files and no rule
     names the log): shown, never counted in the verdict."""
-    sandboxed: bool = False
+    sandbox: SandboxReport = NOT_SANDBOXED
+    """Which sandbox the replay ran in (bwrap, a container, or the copying workspace, and why)."""
     refused_writes: tuple[str, ...] = ()
     """Absolute paths outside the workspace the replayed program tried to write and was refused."""
+    attestation: str | None = None
+    """The signed verdict (`*.intoto.jsonl`) written for this replay, if any."""
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.sandbox.sandboxed
 
     @property
     def outcome(self) -> str:

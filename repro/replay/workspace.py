@@ -20,10 +20,25 @@ def create() -> Path:
     return Path(tempfile.mkdtemp(prefix="repro-replay-")).resolve()
 
 
-def copy_project(root: Path, dest: Path, skip: set[str]) -> None:
-    """Copy the project tree into `dest`, leaving out `.git`, `.repro` and the recorded outputs
-    (project-relative POSIX paths in `skip`), so the command must make them again. Symlinks are
-    copied as links, never followed."""
+class _Counting:
+    """A copy function for shutil that adds up the bytes it copies: the report says what the
+    workspace cost."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def __call__(self, src: str, dst: str) -> str:
+        result = shutil.copy2(src, dst)
+        if not os.path.islink(dst):
+            self.bytes += os.stat(dst).st_size
+        return result
+
+
+def copy_project(root: Path, dest: Path, skip: set[str]) -> int:
+    """Copy the project tree into `dest`, leaving out `.git`, `.repro` and the project-relative
+    POSIX paths in `skip` (the recorded outputs, so the command must make them again; in a
+    sandbox also the inputs, bound in place instead). Symlinks are copied as links, never
+    followed. Returns the bytes copied."""
 
     def ignore(directory: str, names: list[str]) -> set[str]:
         rel_dir = Path(directory).relative_to(root).as_posix()
@@ -34,7 +49,46 @@ def copy_project(root: Path, dest: Path, skip: set[str]) -> None:
                 out.add(name)
         return out
 
-    shutil.copytree(root, dest, symlinks=True, ignore=ignore, dirs_exist_ok=True)
+    counting = _Counting()
+    shutil.copytree(root, dest, symlinks=True, ignore=ignore, dirs_exist_ok=True, copy_function=counting)
+    _prune_emptied(dest, skip)
+    return counting.bytes
+
+
+def _prune_emptied(dest: Path, skip: set[str]) -> None:
+    """copytree makes every directory, even one whose files were all left out: an empty
+    `lightning_logs/version_2/` left behind by a later run would still make the program pick
+    `version_3`. Directories above a left-out path that hold nothing else go too."""
+    for rel in sorted(skip, key=lambda p: -p.count("/")):
+        parent = Path(rel).parent
+        while parent != Path("."):
+            try:
+                (dest / parent).rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+
+def recreate_listed(dest_root: Path, listed_entries: dict) -> int:
+    """Recreate, as empty placeholders, the names each directory the run listed held before the
+    run: a program that picks a name from what exists (`version_N`) picks the recorded one.
+    Names come from the manifest, so each is confined to the workspace and existing paths are
+    left as they are. Returns how many placeholders were made."""
+    made = 0
+    for directory, names in sorted(listed_entries.items()):
+        for name in names:
+            is_dir = name.endswith("/")
+            rel = name.rstrip("/") if directory == "." else f"{directory}/{name.rstrip('/')}"
+            target = confine(dest_root, rel, what="listed directory entry")
+            if os.path.lexists(target):
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if is_dir:
+                target.mkdir()
+            else:
+                target.touch()
+            made += 1
+    return made
 
 
 def checkout(root: Path, commit: str, diff: bytes, dest: Path) -> Path:
@@ -56,8 +110,10 @@ def checkout(root: Path, commit: str, diff: bytes, dest: Path) -> Path:
     return dest / root.relative_to(toplevel)
 
 
-def copy_inputs(root: Path, dest_root: Path, paths: list[str]) -> None:
-    """Inputs that the checkout lacks (data is rarely committed) come from the user's project."""
+def copy_inputs(root: Path, dest_root: Path, paths: list[str]) -> int:
+    """Inputs that the checkout lacks (data is rarely committed) come from the user's project.
+    Returns the bytes copied."""
+    counting = _Counting()
     for rel in paths:
         target = confine(dest_root, rel, what="input path")
         if os.path.lexists(target):
@@ -65,9 +121,10 @@ def copy_inputs(root: Path, dest_root: Path, paths: list[str]) -> None:
         source = root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
-            shutil.copytree(source, target, symlinks=True)
+            shutil.copytree(source, target, symlinks=True, copy_function=counting)
         else:
-            shutil.copy2(source, target)
+            counting(str(source), str(target))
+    return counting.bytes
 
 
 def restore_state(store: Store, dest_root: Path, entries: list[dict]) -> None:

@@ -56,6 +56,7 @@ def replay_document(report: ReplayReport) -> dict[str, Any]:
         "exit_note": report.exit_note,
         "logs": [_verdict(v) for v in report.logs],
         "sandboxed": report.sandboxed,
+        "sandbox": report.sandbox.to_json(),
         "refused_writes": list(report.refused_writes),
     }
 

@@ -19,7 +19,7 @@ from repro.report.summary import (
     duration_text,
     error_text,
     exit_code_matches,
-    sandbox_text,
+    sandbox_line,
     status_label,
     value_text,
     verdict_line,
@@ -83,7 +83,7 @@ class JunitFormat:
             ("run_id", report.run_id),
             ("replay_run_id", report.replay_run_id),
             ("replay_manifest", report.replay_manifest or ""),
-            ("sandbox", sandbox_text(report)),
+            ("sandbox", sandbox_line(report.sandbox)),
             *((f"refused_write.{i}", path) for i, path in enumerate(report.refused_writes)),
         ):
             _sub(props, "property", name=name, value=value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from repro.evidence.manifest import Manifest
+from repro.replay.drift import distro_name, libc_name
 from repro.report.summary import printable
 
 
@@ -124,13 +125,12 @@ def render(manifest: Manifest, *, signature_status: str, full: bool = False) -> 
     deps = p["deps"]
     py = deps.get("python") or {}
     os_info = deps.get("os") or {}
-    distro = (os_info.get("distro") or {}).get("PRETTY_NAME") or os_info.get("system") or "?"
+    distro = distro_name(os_info) or os_info.get("system") or "?"
     lines.append(
         f"python     {py.get('implementation', '')} {py.get('version', '?')} at {py.get('executable', '?')}"
         f"  ({len(deps.get('distributions', []))} distributions)"
     )
-    libc = os_info.get("libc") or {}
-    lines.append(f"os         {distro}, kernel {os_info.get('release', '?')}, {libc.get('name', '')} {libc.get('version', '')}".rstrip())
+    lines.append(f"os         {distro}, kernel {os_info.get('release', '?')}, {libc_name(os_info) or ''}".rstrip())
     packages = deps.get("os_packages")
     if packages:
         lines.append(f"           {packages['count']} {packages['manager']} packages {_digest(packages['digest'])}")

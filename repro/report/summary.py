@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from repro.compare.verdict import STATUSES, Verdict
-from repro.replay.result import ReplayReport
+from repro.replay.result import ReplayReport, SandboxReport
 
 LOG_NAMES = ("stdout", "stderr")
 """The names under which the command's own logs are compared (rules may `match:` them)."""
@@ -139,12 +139,13 @@ def finite(value: float | None) -> float | None:
     return value if value is None or math.isfinite(value) else None
 
 
-def sandbox_text(report: ReplayReport) -> str:
-    """How the replay was kept from writing outside its workspace, and what it was refused."""
-    if report.sandboxed:
-        text = "yes: writes outside the workspace fail"
-    else:
-        text = "none: a copied workspace; repro's hook refuses Python-level writes outside it (native code is not confined)"
-    if report.refused_writes:
-        text += f"; refused {len(report.refused_writes)} write(s)"
-    return text
+def sandbox_line(sandbox: SandboxReport) -> str:
+    """One line on what confined the replay: bwrap (where, network, inputs read in place), a
+    container, or the copying workspace with why and what it cost."""
+    copied = f"{size_text(sandbox.bytes_copied)} copied into the workspace"
+    if sandbox.kind == "bwrap":
+        return (f"bwrap at {sandbox.root}, network {'on' if sandbox.network else 'off'}, "
+                f"{sandbox.inputs_in_place} input path(s) read in place, {copied}")
+    if sandbox.kind == "docker":
+        return f"docker container, inputs mounted read-only, {copied}"
+    return f"none ({sandbox.reason}): {copied}; writes outside it were guarded at the Python level only"

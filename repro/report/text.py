@@ -12,15 +12,8 @@ from typing import ClassVar
 
 from repro.replay.drift import DiffReport
 from repro.replay.result import Change, ReplayReport
-from repro.report.summary import (
-    duration_text,
-    number_text,
-    printable,
-    sandbox_text,
-    status_label,
-    value_text,
-    verdict_line,
-)
+from repro.report.summary import (duration_text, number_text, printable, sandbox_line, status_label, value_text,
+                                  verdict_line)
 
 _HEADER = ("STATUS", "PATH", "RULE", "MAX ABS", "MAX REL", "WHERE")
 
@@ -59,7 +52,8 @@ class TextFormat:
             f"replayed    run {report.replay_run_id}  exit {report.exit_code_replayed}  "
             f"{duration_text(report.duration_replayed_s)}"
             + (f"  manifest {printable(report.replay_manifest)}" if report.replay_manifest else ""),
-            f"sandbox     {sandbox_text(report)}",
+            f"sandbox     {printable(sandbox_line(report.sandbox))}",
+            *([f"attested    {printable(report.attestation)}"] if report.attestation else []),
             "",
         ]
         if report.verdicts:

@@ -27,6 +27,8 @@ class ExecSpec:
     stdout_log: Path
     stderr_log: Path
     echo: bool = True
+    inputs: tuple[Path, ...] = ()
+    """The declared inputs (host paths): a runner that can mounts them read-only."""
 
 
 @dataclass(frozen=True)

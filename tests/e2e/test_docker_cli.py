@@ -372,3 +372,35 @@ def test_replay_of_a_container_run_uses_the_same_pinned_image(example, keys, ima
     assert replayed["runner"]["name"] == "docker" and replayed["runner"]["image"]["pinned"] == pinned
     assert replayed["deps"]["python"]["executable"] != sys.executable  # it ran in the container again
     assert leftovers(engine, replayed["run_id"]) == []
+
+
+WRITES_ITS_INPUT = """\
+import hashlib, os
+os.makedirs("out", exist_ok=True)
+try:
+    with open("data/train.csv", "a") as f:
+        f.write("9,9,9\\n")
+    outcome = "written"
+except OSError as e:
+    outcome = e.strerror
+digest = hashlib.sha256(open("data/train.csv", "rb").read()).hexdigest()
+open("out/outcome.txt", "w").write(outcome + " " + digest + "\\n")
+"""
+
+
+def test_declared_inputs_are_mounted_read_only_in_the_container_at_run_and_replay(example, keys, images):
+    image = images["REPRO_TEST_IMAGE"]
+    (example / "touch.py").write_text(WRITES_ITS_INPUT)
+    before = digest_file(example / "data" / "train.csv", "sha256")
+    recorded = run(example, keys, "--seed", "5", "--manifest", "run.json", "--image", image, "--", "python",
+                   "touch.py")
+    assert recorded.returncode == 0, recorded.stderr
+    outcome = (example / "out" / "outcome.txt").read_text().split()
+    assert outcome[:-1] == ["Read-only", "file", "system"] and {"sha256": outcome[-1]} == before
+    assert digest_file(example / "data" / "train.csv", "sha256") == before
+    assert "input data changed" not in recorded.stderr
+    result = repro_cli("replay", "run.json", "--json", "report.json", cwd=example, env={"XDG_CONFIG_HOME": str(keys)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((example / "report.json").read_text())
+    assert report["sandbox"]["kind"] == "docker" and report["sandboxed"] is True
+    assert {v["path"]: v["status"] for v in report["verdicts"]}["out/outcome.txt"] == "identical"

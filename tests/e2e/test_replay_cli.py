@@ -175,3 +175,19 @@ def test_missing_output_in_replay_is_reported(example, keys):
     assert result.returncode == 1
     statuses = {v["path"]: v["status"] for v in json.loads((example / "r.json").read_text())["verdicts"]}
     assert statuses == {"out/a.txt": "identical", "out/b.txt": "missing"}
+
+
+def test_replay_checkout_of_a_run_recorded_before_the_first_commit_is_one_clear_line(tmp_path, keys):
+    project = tmp_path / "fresh"
+    project.mkdir()
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    (project / "train.py").write_text("open('out.txt', 'w').write('1')\n")
+    env = {"XDG_CONFIG_HOME": str(keys)}
+    run = repro_cli("run", "-q", "--manifest", "run.json", "--output", "out.txt", "--", sys.executable, "train.py",
+                    cwd=project, env=env)
+    assert run.returncode == 0, run.stderr
+    replayed = repro_cli("replay", "-q", "--checkout", "run.json", cwd=project, env=env)
+    assert replayed.returncode == 2, replayed.stderr
+    assert replayed.stderr.strip().splitlines() == ["repro: error: --checkout needs a recorded commit, and this run was "
+                                                    "recorded before the repository's first commit: replay from the "
+                                                    "working tree instead"]

@@ -5,7 +5,7 @@ import stat
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from repro.evidence import signing
+from repro.evidence import dsse, signing
 from repro.errors import IntegrityError, SigningKeyError
 
 
@@ -72,7 +72,7 @@ def test_signature_is_a_valid_dsse_signature_over_the_envelope_payload():
     """Any DSSE verifier recomputes PAE(payloadType, b64decode(payload)); check it by hand."""
     key = Ed25519PrivateKey.generate()
     body = b'{"_type":"https://in-toto.io/Statement/v1"}'
-    env = signing.dsse_envelope(body, [signing.sign(body, key)])
+    env = dsse.envelope(body, [signing.sign(body, key)])
     payload = base64.b64decode(env["payload"])
     raw_sig = base64.b64decode(env["signatures"][0]["sig"])
     key.public_key().verify(raw_sig, signing.pae(env["payloadType"], payload))

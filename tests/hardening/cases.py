@@ -1004,6 +1004,58 @@ def disk_full_scenario(base: Path, how: str) -> DiskFullOutcome | None:
             subprocess.run(["umount", str(target_dir)], capture_output=True)
 
 
+@dataclass
+class LogFullOutcome:
+    stream: str
+    exit_code: int | None  # None: repro was still running at the time limit (the old hang)
+    stderr: str
+    echoed: int  # bytes of the command's output that still reached repro's own stream
+    previous_intact: bool
+    previous_verifies: bool
+
+
+LOUD = "mkdir -p out; echo 1 > out/a; head -c 4900000 /dev/urandom | base64 -w 100"
+
+
+def log_full_scenario(base: Path, stream: str = "stdout", timeout: float = 120) -> LogFullOutcome | None:
+    """The project on a 5 MiB tmpfs with a previous signed manifest; then a run whose command
+    prints more than the disk holds (on `stream`), so the log beside the run cannot be written.
+    None where mounting a tmpfs is not permitted."""
+    xdg = base / "xdg"
+    signing.generate(xdg / "repro" / signing.PRIVATE_KEY_NAME)
+    disk = base / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=5m", "tmpfs", str(disk)], capture_output=True).returncode:
+        return None
+    try:
+        project = disk / "p"
+        project.mkdir()
+        git(project, "init", "-q")
+        manifest = project / "m.json"
+        first = cli("run", "-q", "--manifest", str(manifest), "--", "sh", "-c", "mkdir -p out; echo 1 > out/a",
+                    cwd=project, xdg=xdg)
+        if first.returncode != 0:
+            raise RuntimeError(first.stderr)
+        previous = {p.name: p.read_bytes() for p in project.iterdir() if p.is_file()}
+        command = LOUD if stream == "stdout" else f"({LOUD}) 1>&2"
+        try:
+            result = subprocess.run([sys.executable, "-m", "repro", "run", "-q", "--manifest", str(manifest), "--",
+                                     "sh", "-c", command], cwd=project, env=cli_env(xdg), capture_output=True,
+                                    timeout=timeout)
+            code, err = result.returncode, result.stderr.decode(errors="replace")
+            echoed = len(result.stdout if stream == "stdout" else result.stderr)
+        except subprocess.TimeoutExpired as e:
+            code, err, echoed = None, (e.stderr or b"").decode(errors="replace"), 0
+        now = {name: (project / name).read_bytes() for name in previous if (project / name).is_file()}
+        from repro.evidence.verify import check_sidecars
+
+        verifies = outcome(lambda: check_sidecars(_verified(manifest, [signing.load_public_key(
+            xdg / "repro" / signing.PUBLIC_KEY_NAME)]), manifest)) is None
+        return LogFullOutcome(stream, code, err, echoed, now == previous, verifies)
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
 # --- concurrency ----------------------------------------------------------------------------------
 
 WORKER = ("import hashlib, os, sys, time\n"

@@ -24,6 +24,7 @@ from repro.compare import load_rules
 from repro.errors import INTEGRITY, INVALID, SigningKeyError, UsageError
 from repro.evidence.manifest import Manifest
 from repro.replay.orchestrate import load_rules_file
+from tests.conftest import examples
 from tests.hardening.cases import (
     consume_manifest,
     describe,
@@ -39,7 +40,7 @@ from tests.hardening.cases import (
     signatures_region,
 )
 
-FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+FAST = settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                          HealthCheck.too_slow])
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.floats(allow_nan=False, allow_infinity=False)

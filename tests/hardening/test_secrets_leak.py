@@ -170,3 +170,24 @@ def test_an_owner_only_key_is_accepted_and_keygen_never_overwrites(tmp_path, xdg
     assert again.returncode == INVALID and "already exists" in again.stderr
     assert key.read_bytes() == before
     assert signing.key_id(signing.load_private_key(key).public_key()) == pair.keyid
+
+
+def test_a_pem_private_key_in_the_environment_or_an_untracked_file_is_masked_whole(tmp_path, keys):
+    import base64
+    import random as r
+
+    body = base64.b64encode(bytes(r.Random(5).randrange(256) for _ in range(900))).decode()
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    block = "-----BEGIN PRIVATE KEY-----\n" + "\n".join(lines) + "\n-----END PRIVATE KEY-----"
+    project = make_example(tmp_path / "p")
+    (project / "config.yaml").write_text("deploy_key: |\n  " + block.replace("\n", "\n  ") + "\nepochs: 3\n")
+    escaped = block.replace("\n", "\\n")  # as a shell's "...\n..." puts it in a variable
+    run = cli("run", "-q", "--seed", "7", "--manifest", "run.json", "--", sys.executable, "train.py", cwd=project,
+              xdg=keys, env={"DEPLOY_PEM": block, "DEPLOY_PEM_ESCAPED": escaped})
+    assert run.returncode == 0, run.stderr
+    written = b"".join(p.read_bytes() for p in project.glob("run*"))
+    assert all(line.encode() not in written for line in lines)
+    env = json.loads((project / "run.json").read_text())["predicate"]["environment"]
+    assert env["DEPLOY_PEM"] == env["DEPLOY_PEM_ESCAPED"] == "-----BEGIN PRIVATE KEY-----***-----END PRIVATE KEY-----"
+    diff = (project / "run.code.diff").read_text()
+    assert "+  -----BEGIN PRIVATE KEY-----" in diff and "+epochs: 3" in diff

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from repro.evidence import jsonio, signing
+from repro.evidence import dsse, jsonio, signing
 from repro.errors import INTEGRITY, INVALID, IntegrityError
 from repro.evidence.manifest import Manifest
 from repro.replay.orchestrate import ReplayOptions, replay
@@ -139,7 +139,7 @@ def test_a_swapped_payload_type_fails(signed):
     err = outcome(lambda: signing.verify(body, [forged], signed.trusted()))
     assert is_clean(err, (INTEGRITY,))
 
-    envelope = signing.dsse_envelope(body, list(m.signatures))
+    envelope = dsse.envelope(body, list(m.signatures))
 
     def dsse_verify(env: dict) -> BaseException | None:
         payload = base64.b64decode(env["payload"])
@@ -207,7 +207,7 @@ def one_error_line(result: subprocess.CompletedProcess) -> str:
 def test_tampered_manifests_fail_verify_and_replay_through_the_cli(signed, tmp_path):
     doc = json.loads(signed.raw)
     changes = {
-        "output digest": (("subject", 0, "digest", "xxh3_128"), "0" * 32),
+        "output digest": (("subject", 0, "digest", "sha256"), "0" * 64),
         "argv": (("predicate", "command", "argv"), [sys.executable, "evil.py"]),
         "seed": (("predicate", "seeds", "seed"), 8),
         "an environment variable": (("predicate", "environment", "EXTRA"), "1"),

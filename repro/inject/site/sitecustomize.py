@@ -11,6 +11,13 @@ Nothing here may ever break the user's program: every failure is recorded, never
 import os
 import sys
 
+try:  # the masking rules repro applies too, from this directory: command lines are masked at the source
+    from _repro_masking import mask_argv as _mask_argv
+except Exception:
+    def _mask_argv(argv):
+        """Without the rules, nothing of a command line is recorded."""
+        return ["***"] * len(argv)
+
 _WATCHED = frozenset(
     ("os.listdir", "os.scandir", "os.rename", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.system")
 )
@@ -31,7 +38,7 @@ def _log_writer(run_dir):
             return
         data = memoryview((json.dumps(fields, sort_keys=True, default=str) + "\n").encode("utf-8"))
         path = os.path.join(run_dir, "proc-%d.jsonl" % os.getpid())
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             while data:
                 data = data[os.write(fd, data):]
@@ -77,7 +84,7 @@ def _interpreter_trees():
 def _start_fields(observing, forked=False):
     return {
         "ppid": os.getppid(),
-        "argv": list(sys.argv) if hasattr(sys, "argv") else [],
+        "argv": _mask_argv(list(sys.argv)) if hasattr(sys, "argv") else [],
         "executable": sys.executable,
         "version": "%d.%d.%d" % sys.version_info[:3],
         "flags": {"isolated": sys.flags.isolated, "no_site": sys.flags.no_site},
@@ -170,11 +177,11 @@ def _access_kinds(items, cwd):
 
 def _spawned_argv(event, args):
     if event == "os.system":
-        return ["/bin/sh", "-c", _text(args[0])]
+        return _mask_argv(["/bin/sh", "-c", _text(args[0])])
     argv = args[1]
     if isinstance(argv, (str, bytes)):
-        return [_text(argv)]
-    return [_text(a) for a in argv]
+        return _mask_argv([_text(argv)])
+    return _mask_argv([_text(a) for a in argv])
 
 
 class _Observer(object):

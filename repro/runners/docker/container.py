@@ -67,6 +67,20 @@ def bind(source: Path, target: str, *, read_only: bool) -> dict:
     return {"Type": "bind", "Source": str(source), "Target": target, "ReadOnly": read_only}
 
 
+def input_mounts(inputs: Sequence[Path], project_root: Path) -> list[dict]:
+    """The declared inputs bound read-only over the writable project mount, each at its own path
+    (its real file as the source: an input reached through a symlink in the project is mounted
+    where the program looks for it), so a run cannot change what it read. Inputs outside the
+    project root are not the project's and are left to the project mount's rules."""
+    out = []
+    for path in inputs:
+        target = Path(os.path.abspath(path))
+        if project_root not in target.parents:
+            continue
+        out.append(bind(Path(os.path.realpath(path)), str(target), read_only=True))
+    return out
+
+
 def device_request(gpus: str | int) -> dict:
     """`--gpus all|N` as the engine's DeviceRequest (what `docker run --gpus` sends)."""
     return {"Driver": "", "Count": -1 if gpus == "all" else int(gpus), "DeviceIDs": None,

@@ -38,6 +38,7 @@ from repro.runners.docker.container import (
     container_config,
     container_environment,
     exit_status,
+    input_mounts,
     parse_gpus,
     pump_frames,
     write_all,
@@ -51,7 +52,7 @@ from repro.runners.docker.facts import (
 )
 from repro.runners.docker.pinning import PinnedImage, context_digest, pin
 from repro.runners.host import utc_now
-from repro.runners.streams import tee
+from repro.runners.streams import raise_log_failures, tee
 
 if TYPE_CHECKING:
     from repro.config import RunSpec
@@ -369,6 +370,7 @@ class DockerRunner:
         config = container_config(
             image_id=self.pinned.id, argv=spec.argv, cwd=str(spec.cwd), env=passed,
             mounts=[bind(spec.project_root, str(spec.project_root), read_only=False),
+                    *input_mounts(spec.inputs, spec.project_root),
                     bind(spec.inject_dir, SITE_MOUNT, read_only=True)],
             user=self.user, network=self.network, gpus=self.gpus,
             labels={RUN_LABEL: self.run_id, ROLE_LABEL: "command"},
@@ -444,6 +446,7 @@ class DockerRunner:
             pumper.join()
             out.join()
             err.join()
+        raise_log_failures(out, err)
         code, sig = exit_status(int(status.get("StatusCode", -1)), received, escalated.is_set())
         return ExecResult(code, started, ended, round(duration, 6), sig, extra={"container": cid})
 
