@@ -297,6 +297,10 @@ def _observe(spec: RunSpec, events: list[dict], probed: dict, *, declared: list[
         found.section["outside"] = outside
         if not replaying:  # a replay reports its own outside writes (repro.replay.orchestrate)
             warnings.append(observe.outside_warning([o["path"] for o in outside], spec.root))
+    refused = found.section.get("refused_writes") or []
+    if refused and not replaying:
+        shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
+        warnings.append(f"the sandbox refused {len(refused)} write(s) outside the project: {shown}")
     state = [e for e in _observed_state(found.kept_before, run_dir, spec, say, warnings) if _encodable(e["path"])]
     return _Observed(_encodable_only(found.section), inputs, outputs, frozenset((*found.inputs, *found.outputs)),
                      tuple(warnings), tuple(state))
@@ -478,6 +482,9 @@ def execute_run(
     repro_env["REPRO_RUN_DIR"] = str(run_dir)
     repro_env["REPRO_RUN_ID"] = spec.run_id
     repro_env.update(observe.child_variables(spec.observe, spec.root))
+    if spec.sandbox is not None and "REPRO_CONFINE_WRITES" not in repro_env:
+        # writes outside the project fail in the sandbox: noted, so none is taken for a file the run wrote
+        repro_env.update(REPRO_CONFINE_WRITES=tempfile.gettempdir(), REPRO_CONFINE_BY="sandbox")
 
     disabled = python_flags(spec.argv)
     if disabled:

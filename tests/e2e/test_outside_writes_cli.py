@@ -63,25 +63,32 @@ def test_an_output_declared_outside_the_project_is_refused_before_the_command_ru
     assert not (elsewhere / "model.pt").exists() and not (example / "run.json").exists()
 
 
-def test_replay_never_overwrites_a_file_outside_its_workspace_and_says_so(example, places):
+@pytest.mark.parametrize("sandbox", ["copy", pytest.param("bwrap", marks=pytest.mark.bwrap)])
+def test_replay_never_overwrites_a_file_outside_its_workspace_and_says_so(example, places, sandbox):
     elsewhere, env = places
     assert run(example, env).returncode == 0
     (elsewhere / "model.pt").write_text("the user's own data")
-    result = repro_cli("replay", "run.json", "--json", "r.json", "--junit", "r.xml", cwd=example, env=env)
+    result = repro_cli("replay", "run.json", "--sandbox", sandbox, "--json", "r.json", "--junit", "r.xml", cwd=example,
+                       env=env)
     assert (elsewhere / "model.pt").read_text() == "the user's own data"
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "PermissionError" in result.stderr and "repro: a replay may not write outside its workspace" in result.stderr
     assert "REPRODUCED:" not in result.stdout.replace("NOT REPRODUCED", "")
-    assert "sandbox     none: a copied workspace" in result.stdout
-    assert f"writes outside the workspace refused (by repro's hook, as the replay was not sandboxed): " \
-           f"{elsewhere / 'model.pt'}" in result.stdout
+    target = str(elsewhere / "model.pt")
+    if sandbox == "copy":  # refused by repro's hook, before the write
+        assert "PermissionError" in result.stderr and "repro: a replay may not write outside its workspace" in result.stderr
+        assert "sandbox     none (" in result.stdout
+        assert f"writes outside the workspace refused (by repro's hook, as the replay was not sandboxed): {target}" \
+            in result.stdout
+    else:  # failed in the sandbox (its /tmp is private, so the directory is not even there), noted by the hook
+        assert "sandbox     bwrap at" in result.stdout
+        assert f"writes outside the workspace refused (by the sandbox): {target}" in result.stdout
     assert "the recorded run wrote 3 file(s) outside the project" in result.stdout and "not verified" in result.stdout
     doc = json.loads((example / "r.json").read_text())
-    assert doc["sandboxed"] is False and doc["refused_writes"] == [str(elsewhere / "model.pt")]
+    assert doc["sandboxed"] is (sandbox == "bwrap") and doc["refused_writes"] == [target]
     props = {p.get("name"): p.get("value") for p in ET.parse(example / "r.xml").getroot().iter("property")}
-    assert props["refused_write.0"] == str(elsewhere / "model.pt") and props["sandbox"].startswith("none")
+    assert props["refused_write.0"] == target
     replayed = json.loads(Path(doc["replay_manifest"]).read_text())["predicate"]["observed"]
-    assert replayed["refused_writes"] == [str(elsewhere / "model.pt")] and "outside" not in replayed
+    assert replayed["refused_writes"] == [target] and "outside" not in replayed
 
 
 def test_replay_refuses_writes_into_the_original_project(example, keys):
@@ -91,7 +98,19 @@ def test_replay_refuses_writes_into_the_original_project(example, keys):
     env = {"XDG_CONFIG_HOME": str(keys)}
     assert repro_cli("run", "--manifest", "run.json", "--", sys.executable, "train.py", cwd=example, env=env).returncode == 0
     (example / "out" / "a.txt").write_text("kept")
-    result = repro_cli("replay", "run.json", "--json", "r.json", cwd=example, env=env)
+    result = repro_cli("replay", "run.json", "--sandbox", "copy", "--json", "r.json", cwd=example, env=env)
     assert (example / "out" / "a.txt").read_text() == "kept"
     assert json.loads((example / "r.json").read_text())["refused_writes"] == [str(example / "out" / "a.txt")]
     assert result.returncode == 1
+
+
+@pytest.mark.bwrap
+def test_a_sandboxed_run_names_the_writes_the_sandbox_refused_and_claims_none_written(example, places):
+    elsewhere, env = places
+    (elsewhere / "model.pt").write_text("the user's own data")
+    result = run(example, env, "--sandbox")
+    assert result.returncode == 1, result.stderr
+    assert (elsewhere / "model.pt").read_text() == "the user's own data"
+    assert f"the sandbox refused 1 write(s) outside the project: {elsewhere / 'model.pt'}" in result.stderr
+    observed = json.loads((example / "run.json").read_text())["predicate"]["observed"]
+    assert observed["refused_writes"] == [str(elsewhere / "model.pt")] and "outside" not in observed

@@ -74,13 +74,7 @@ def test_a_protected_directory_is_refused_even_inside_an_allowed_one(tmp_path):
     assert allowed.stdout.startswith("allowed"), allowed.stdout + allowed.stderr
 
 
-def _bwrap_works() -> bool:
-    if shutil.which("bwrap") is None:
-        return False
-    return subprocess.run(["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "true"], capture_output=True).returncode == 0
-
-
-@pytest.mark.skipif(not _bwrap_works(), reason="bubblewrap is not installed or user namespaces are disabled")
+@pytest.mark.bwrap
 def test_in_a_sandbox_the_writes_that_fail_with_erofs_are_noted(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
