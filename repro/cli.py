@@ -52,6 +52,8 @@ def keygen(key: Path | None, force: bool, exist_ok: bool) -> None:
 @click.option("--threads", type=int, help="Set OMP/MKL/OPENBLAS thread counts for the command.")
 @click.option("--input", "inputs", multiple=True, metavar="PATH", help="Input file, directory or glob (repeatable).")
 @click.option("--output", "outputs", multiple=True, metavar="PATH", help="Output file, directory or glob (repeatable).")
+@click.option("--state", "state", multiple=True, metavar="PATH", help="State file the command reads, then rewrites "
+              "(a resumed checkpoint): recorded before the run, kept so a replay restores it, and after (repeatable).")
 @click.option("--manifest", type=click.Path(path_type=Path), help="Where to write the manifest "
               "(default: .repro/runs/<run-id>/manifest.json).")
 @click.option("--no-sign", is_flag=True, help="Write an unsigned manifest, visibly marked as such.")
@@ -71,8 +73,8 @@ def keygen(key: Path | None, force: bool, exist_ok: bool) -> None:
               help="Log the manifest and its side files to MLflow (the active run or a new one; default: repro.yaml).")
 @click.option("--quiet", "-q", is_flag=True, help="Only the command's own output.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-def run(command: tuple[str, ...], seed, threads, inputs, outputs, manifest, no_sign, no_observe, key, digest, image,
-        dockerfile, build_context, network, gpus, sandbox, log_mlflow, quiet) -> None:
+def run(command: tuple[str, ...], seed, threads, inputs, outputs, state, manifest, no_sign, no_observe, key, digest,
+        image, dockerfile, build_context, network, gpus, sandbox, log_mlflow, quiet) -> None:
     """Run COMMAND and seal what went in and came out into a signed manifest.
 
     \b
@@ -87,8 +89,8 @@ def run(command: tuple[str, ...], seed, threads, inputs, outputs, manifest, no_s
 
     argv = tuple(command[1:] if command and command[0] == "--" else command)
     spec = config.build_run_spec(
-        argv, seed=seed, threads=threads, inputs=inputs, outputs=outputs, manifest=manifest, sign=not no_sign,
-        key=key, digest=digest, observe=False if no_observe else None, quiet=quiet, image=image,
+        argv, seed=seed, threads=threads, inputs=inputs, outputs=outputs, state=state, manifest=manifest,
+        sign=not no_sign, key=key, digest=digest, observe=False if no_observe else None, quiet=quiet, image=image,
         dockerfile=dockerfile, build_context=build_context, network=network, gpus=gpus, mlflow=log_mlflow,
     )
     if sandbox:

@@ -95,6 +95,9 @@ class RunSpec:
     gpus: str | None = None
     store: dict = field(default_factory=dict)
     mlflow: bool = False
+    state: tuple[str, ...] = ()
+    """State files: read, then rewritten by the command (a resumed checkpoint), recorded before
+    the run as inputs kept in the store and after it as outputs (docs/replay.md)."""
     sandbox: Sandbox | None = None
     """bwrap around the command (repro.sandbox); None runs it unconfined."""
     input_root: Path | None = None
@@ -117,6 +120,7 @@ def build_run_spec(
     threads: int | None = None,
     inputs: tuple[str, ...] = (),
     outputs: tuple[str, ...] = (),
+    state: tuple[str, ...] = (),
     manifest: Path | None = None,
     sign: bool = True,
     key: Path | None = None,
@@ -161,6 +165,7 @@ def build_run_spec(
         threads=threads if threads is not None else cfg.get("threads"),
         inputs=tuple(inputs) or tuple(cfg.get("inputs", ())),
         outputs=tuple(outputs) or tuple(cfg.get("outputs", ())),
+        state=tuple(state) or tuple(cfg.get("state", ())),
         manifest_path=manifest_path.resolve(),
         run_id=run_id,
         algorithm=algorithm,

@@ -32,6 +32,9 @@ MAX_SUBPROCESSES = 1000
 MAX_SEED_CALLS = 1000
 MAX_SEED_VALUES = 10
 MAX_DELETED = 100
+MAX_OUTSIDE = 1000
+SYSTEM_TREES = ("/dev/", "/proc/", "/sys/")
+"""Devices and kernel interfaces (/dev/null, /dev/shm, /proc/self/...): written, but never files."""
 SAFE_INT = 2**53 - 1  # RFC 8785 numbers are IEEE doubles: larger integers are kept as text
 
 # What a manifest path may hold (schemas/manifest.schema.json "relpath").
@@ -81,6 +84,11 @@ class Observation:
     outputs: tuple[str, ...]
     section: dict
     warnings: tuple[str, ...]
+    outside: tuple[str, ...] = ()
+    """Absolute paths written outside the project (`outside_writes`), for the caller to digest."""
+    kept_before: Mapping[str, str] = field(default_factory=dict)
+    """Read-then-written files whose content before the first write the hook kept: project path
+    -> the copy's name in the run directory's `state/`. They are recorded as state files."""
 
 
 def child_variables(enabled: bool, root: Path) -> dict[str, str]:
@@ -286,6 +294,33 @@ def classify(
     return Classified(tuple(inputs), tuple(outputs), tuple(flagged), tuple(unhooked), covered, tuple(unrecordable))
 
 
+def outside_writes(processes: list[ProcessLog], root: Path, temp_dirs: Iterable[str] = ()) -> list[str]:
+    """Absolute paths the program opened for writing outside the project root, the temporary
+    directory, the interpreter's trees and the system's device trees: files a replay cannot
+    verify, named so the user is not silently told "0 outputs". Only processes that saw the
+    project at `root` count (a container's paths are not this machine's)."""
+    base = str(root).rstrip("/") + "/"
+    skipped = tuple(sorted({*(t.rstrip("/") + "/" for t in temp_dirs if t), *SYSTEM_TREES}))
+    out: dict[str, None] = {}
+    for proc in processes:
+        if proc.root is not None and proc.root.rstrip("/") + "/" != base:
+            continue
+        trees = tuple(t.rstrip("/") + "/" for t in proc.trees if t)
+        for path, kind in proc.files.items():
+            if kind == "r" or path.startswith(base) or path.startswith(skipped) or (trees and path.startswith(trees)):
+                continue
+            out.setdefault(path)
+    return list(out)[:MAX_OUTSIDE]
+
+
+def outside_warning(paths: list[str], root: Path) -> str:
+    """The warning for files written outside the project, with what the user can do about it."""
+    shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+    return (f"the run wrote {len(paths)} file(s) outside the project root {root}: {shown}; they are recorded in "
+            "`observed.outside` but a replay cannot verify them: write them under the project root, or run from "
+            "a directory that holds them (a repro.yaml there makes it the root)")
+
+
 def used_distributions(
     modules: Iterable[str], packages: Mapping[str, list[str]], distributions: Iterable[Mapping]
 ) -> list[dict]:
@@ -482,6 +517,7 @@ def analyse(
     ignore: Iterable[str] = (),
     is_file: Callable[[str], bool] | None = None,
     seed: int | None = None,
+    temp_dirs: Iterable[str] = (),
 ) -> Observation:
     """Everything `repro run` records about what the program did, from its processes' records
     and the two snapshots."""
@@ -527,13 +563,48 @@ def analyse(
         },
     }
     warnings = unseeded_warnings(calls) + constant_seed_warnings(calls, seed)
-    warnings += [f"{p} was read, then written by the run: its content before the run is not recorded"
-                 for p in found.read_then_written]
+    refused = refused_writes(events)
+    if refused:
+        section["refused_writes"] = refused
+    kept = kept_before(events, processes, root, found.read_then_written)
+    warnings += [f"{p} was read, then written by the run: its content before the run is not recorded, so a replay "
+                 f"cannot start from it; record it as a state file with --state {p} (or `state:` in repro.yaml)"
+                 for p in found.read_then_written if p not in kept]
     warnings += _hidden_pythons(spawned)
     if found.unrecordable:
         warnings.append(f"{len(found.unrecordable)} observed path(s) cannot be named in a manifest "
                         f"(for example {found.unrecordable[0]!r}) and were left out")
-    return Observation(found.inputs, found.outputs, section, tuple(warnings))
+    failed = set(refused)  # refused writes did not happen
+    outside = [p for p in outside_writes(processes, root, temp_dirs) if p not in failed]
+    return Observation(found.inputs, found.outputs, section, tuple(warnings), tuple(outside), kept)
+
+
+def kept_before(events: Iterable[dict], processes: list[ProcessLog], root: Path,
+                read_then_written: Iterable[str]) -> dict[str, str]:
+    """project path -> the hook's copy of its content before the run, for each read-then-written
+    file the hook kept (the first copy, when several processes kept one)."""
+    wanted = set(read_then_written)
+    roots = {p.pid: p.root for p in processes}
+    places = _Places(root, (), ())
+    out: dict[str, str] = {}
+    for ev in events:
+        if ev.get("event") != "state_before" or not isinstance(ev.get("path"), str):
+            continue
+        copy = ev.get("copy")
+        rel = places.relative(ev["path"], roots.get(ev.get("pid")))
+        if rel in wanted and rel not in out and isinstance(copy, str) and "/" not in copy and copy[:1] != ".":
+            out[rel] = copy
+    return out
+
+
+def refused_writes(events: Iterable[dict]) -> list[str]:
+    """Paths outside the workspace a replayed program tried to write and could not: refused by
+    repro's hook (PermissionError) or by a sandbox (the OSError it raised, e.g. EROFS)."""
+    out: dict[str, None] = {}
+    for ev in events:
+        if ev.get("event") == "refused" and isinstance(ev.get("path"), str):
+            out.setdefault(ev["path"])
+    return list(out)[:MAX_OUTSIDE]
 
 
 def disabled_section() -> dict:

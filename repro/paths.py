@@ -23,6 +23,22 @@ def project_relative(path: Path, root: Path) -> str:
     return rel
 
 
+def refuse_outside(specs: tuple[str, ...] | list[str], cwd: Path, root: Path, *, what: str) -> None:
+    """A declared path outside the project can be neither recorded relative to the root nor
+    rebuilt by a replay: refuse it before the command runs, saying what to do instead. A glob is
+    judged by its fixed leading part."""
+    for spec in specs:
+        if "\0" in spec:
+            raise UsageError(f"{what} {spec!r} contains a NUL byte")
+        parts = spec.split("/")
+        fixed = "/".join(p for p in parts[:next((i for i, p in enumerate(parts) if GLOB_CHARS & set(p)), len(parts))])
+        path = os.path.normpath(os.path.join(cwd, fixed or "."))
+        if relative_inside(path, os.fspath(root)) is None:
+            raise UsageError(f"{what} {spec} is outside the project root {root}: repro records and replays only files "
+                             "under the root, so write it inside the project, or make a directory that holds both the "
+                             "project and it the root (put a repro.yaml there and run from it)")
+
+
 def expand(specs: tuple[str, ...] | list[str], cwd: Path, root: Path, *, what: str, must_exist: bool) -> list[Path]:
     """Expand files, directories and globs (relative to `cwd`); every result must be inside `root`.
     A spec that matches nothing is an error when `must_exist` (inputs), skipped otherwise."""

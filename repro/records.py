@@ -83,6 +83,9 @@ SCHEMAS: dict[str, dict[str, tuple[bool, Check]]] = {
     "not_seeded": {"lib": (True, _str), "reason": (False, _str)},
     "error": {"where": (False, _str), "message": (False, _str)},
     "chained": {"path": (True, _str)},
+    "refused": {"path": (True, _str), "operation": (False, _str), "reason": (False, _str)},
+    "state_before": {"path": (True, _str), "copy": (True, lambda v: _str(v) and "/" not in v and v[:1] not in ("", ".")),
+                     "size": (False, _count)},
 }
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
+import tempfile
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 from repro import __version__, observe
 from repro import run_dir as run_dirs
@@ -28,7 +30,7 @@ from repro.errors import Interrupted, ReproError, UsageError, WriteError
 from repro.inject import site_dir
 from repro.evidence.jsonio import load_file, write_atomic
 from repro.evidence.manifest import SCHEMA_VERSION, Manifest, build_statement, check_paths, recorded_sidecars
-from repro.paths import check_output_target, expand, project_relative
+from repro.paths import check_output_target, expand, project_relative, refuse_outside
 from repro.runners.base import ExecResult, ExecSpec, Runner
 from repro.secrets import mask_argv
 from repro.data.statcache import StatCache
@@ -43,6 +45,8 @@ class RunOutcome:
     manifest_path: Path
     result: ExecResult
     warnings: tuple[str, ...]
+    refused_writes: tuple[str, ...] = ()
+    """Paths outside the workspace the command tried to write and could not (a replay's guard)."""
 
 
 def make_runner(spec: RunSpec) -> Runner:
@@ -215,6 +219,22 @@ def _store_outputs(outputs: list[Artifact], spec: RunSpec, warnings: list[str]) 
     return stored
 
 
+def _keep_state(state: list[Artifact], spec: RunSpec, warnings: list[str]) -> dict[str, bool]:
+    """Keep the bytes of each state file as they are before the command rewrites them: a replay
+    starts from them (docs/replay.md, "State files"); returns path -> kept."""
+    store = Store.for_project(spec.root, spec.store)
+    kept: dict[str, bool] = {}
+    for art in state:
+        ok = True
+        for f in art.file_entries():
+            ok = store.put(spec.root / f.path, f.digest, f.size) and ok
+        kept[art.path] = ok
+        if not ok:
+            warnings.append(f"state file {art.path} could not be kept in the store (larger than its limit, or the "
+                            "store could not be written): a replay cannot restore its content from before the run")
+    return kept
+
+
 @dataclass(frozen=True)
 class _Observed:
     section: dict
@@ -222,10 +242,37 @@ class _Observed:
     outputs: list[Artifact]
     paths: frozenset[str]
     warnings: tuple[str, ...]
+    state: tuple[dict, ...] = ()
+    """Input entries of the read-then-written files recorded as state files (content before)."""
+
+
+def _observed_state(kept: Mapping[str, str], run_dir: Path, spec: RunSpec, say: Say,
+                    warnings: list[str]) -> list[dict]:
+    """Record each read-then-written file whose content before the run the hook kept as a state
+    file: that content digested and kept in the store, so a replay can start from it."""
+    store = Store.for_project(spec.root, spec.store) if spec.store.get("enabled", True) else None
+    entries = []
+    for rel, name in sorted(kept.items()):
+        copy = run_dir / "state" / name
+        try:
+            size = copy.stat().st_size
+            digest = digest_file(copy, spec.algorithm)
+        except OSError:
+            continue
+        stored = store is not None and store.put(copy, digest, size)
+        entries.append({"path": rel, "kind": "file", "size": size, "digest": digest, "observed": True, "state": True,
+                        "stored": stored})
+        if stored:
+            say(f"{rel} was read, then written: recorded as a state file (its content before the run is kept)")
+        else:
+            warnings.append(f"{rel} was read, then written by the run: its content before the run could not be kept "
+                            "in the store, so a replay cannot start from it")
+    return entries
 
 
 def _observe(spec: RunSpec, events: list[dict], probed: dict, *, declared: list[str], before: observe.Snapshot | None,
-             after: observe.Snapshot | None, disabled: list[str], say: Say, replaying: bool = False) -> _Observed:
+             after: observe.Snapshot | None, disabled: list[str], say: Say, run_dir: Path,
+             replaying: bool = False) -> _Observed:
     """What the program was seen to read, write and seed (docs/observe.md); observed files are
     fingerprinted like declared ones and marked `observed`."""
     packages = probed.pop("packages", None)
@@ -234,6 +281,7 @@ def _observe(spec: RunSpec, events: list[dict], probed: dict, *, declared: list[
     found = observe.analyse(
         events, spec.root, declared=declared, before=before, after=after, packages=packages,
         distributions=probed.get("distributions", ()), disabled_flags=disabled, ignore=spec.ignore, seed=spec.seed,
+        temp_dirs=(tempfile.gettempdir(),),
     )
     if not replaying:
         say(f"observed {len(found.inputs)} input(s) and {len(found.outputs)} output(s) "
@@ -243,8 +291,34 @@ def _observe(spec: RunSpec, events: list[dict], probed: dict, *, declared: list[
                             spec.algorithm, unnamable)
     outputs = drop_unnamable(_fingerprint([spec.root / p for p in found.outputs if _encodable(p)], spec),
                              spec.algorithm, unnamable)
+    warnings = [*found.warnings, *unnamable]
+    outside = outside_files(found.outside, spec.algorithm)
+    if outside:
+        found.section["outside"] = outside
+        if not replaying:  # a replay reports its own outside writes (repro.replay.orchestrate)
+            warnings.append(observe.outside_warning([o["path"] for o in outside], spec.root))
+    refused = found.section.get("refused_writes") or []
+    if refused and not replaying:
+        shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
+        warnings.append(f"the sandbox refused {len(refused)} write(s) outside the project: {shown}")
+    state = [e for e in _observed_state(found.kept_before, run_dir, spec, say, warnings) if _encodable(e["path"])]
     return _Observed(_encodable_only(found.section), inputs, outputs, frozenset((*found.inputs, *found.outputs)),
-                     (*found.warnings, *unnamable))
+                     tuple(warnings), tuple(state))
+
+
+def outside_files(paths: tuple[str, ...], algorithm: str) -> list[dict]:
+    """Path, size and digest of each file written outside the project that is still there (a
+    file the program removed again was scratch)."""
+    out = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            out.append({"path": path, "size": st.st_size, "digest": digest_file(Path(path), algorithm)})
+        except OSError:
+            continue
+    return out
 
 
 def _encodable_only(value: object) -> object:
@@ -369,15 +443,22 @@ def execute_run(
     warnings: list[str] = []
     threading.Thread(target=validation.prewarm, args=("manifest.schema.json",), daemon=True).start()
     in_root = spec.input_root or spec.root
-    input_paths = expand(spec.inputs, spec.cwd if spec.input_root is None else in_root, in_root, what="input",
-                         must_exist=True)
+    in_cwd = spec.cwd if spec.input_root is None else in_root
+    refuse_outside(spec.inputs, in_cwd, in_root, what="input")
+    refuse_outside(spec.outputs, spec.cwd, spec.root, what="output")
+    refuse_outside(spec.state, spec.cwd, spec.root, what="state file")
+    state_paths = expand(spec.state, spec.cwd, spec.root, what="state file", must_exist=False)
+    state_rels = {project_relative(p, spec.root) for p in state_paths}
+    input_paths = [p for p in expand(spec.inputs, in_cwd, in_root, what="input", must_exist=True)
+                   if project_relative(p, in_root) not in state_rels]  # a state file is recorded as such
     check_manifest_target(spec.manifest_path)
     key = load_key() if (spec.sign and load_key is not None) else None
     runner.prepare()
 
     manifest_dir = spec.manifest_path.parent
     own_paths = [project_relative(p, in_root) for p in input_paths]
-    own_paths += [project_relative(spec.cwd / s, spec.root) for s in spec.outputs if not set(s) & set("*?[")]
+    own_paths += [project_relative(spec.cwd / s, spec.root) for s in (*spec.outputs, *spec.state)
+                  if not set(s) & set("*?[")]
     try:
         own_paths.append(project_relative(manifest_dir, spec.root))
     except ReproError:
@@ -391,6 +472,9 @@ def execute_run(
     in_cache = cache if spec.input_root is None else StatCache.for_root(in_root)
     inputs_before = _fingerprint(input_paths, spec, in_cache, in_root)
     refuse_unnamable(inputs_before)
+    state_before = _fingerprint(state_paths, spec, cache)
+    refuse_unnamable(state_before)
+    state_kept = _keep_state(state_before, spec, warnings) if spec.store.get("enabled", True) else {}
 
     state_dir(spec.root)
     run_dir = run_dirs.create(spec.root, spec.run_id)
@@ -398,6 +482,9 @@ def execute_run(
     repro_env["REPRO_RUN_DIR"] = str(run_dir)
     repro_env["REPRO_RUN_ID"] = spec.run_id
     repro_env.update(observe.child_variables(spec.observe, spec.root))
+    if spec.sandbox is not None and "REPRO_CONFINE_WRITES" not in repro_env:
+        # writes outside the project fail in the sandbox: noted, so none is taken for a file the run wrote
+        repro_env.update(REPRO_CONFINE_WRITES=tempfile.gettempdir(), REPRO_CONFINE_BY="sandbox")
 
     disabled = python_flags(spec.argv)
     if disabled:
@@ -429,17 +516,25 @@ def execute_run(
         for s in spec.outputs if replay_of is None else ():  # a replay reports a missing output itself
             if not set(s) & set("*?[") and project_relative(spec.cwd / s, spec.root) not in found:
                 warnings.append(f"declared output {s} was not written")
+        state_after_paths = expand(spec.state, spec.cwd, spec.root, what="state file", must_exist=False)
+        state_found = {project_relative(p, spec.root) for p in state_after_paths}
+        output_paths = [p for p in output_paths if project_relative(p, spec.root) not in state_found | state_rels]
         outputs = drop_unnamable(_fingerprint(output_paths, spec, cache), spec.algorithm, warnings)
+        state_after = drop_unnamable(_fingerprint(state_after_paths, spec, cache), spec.algorithm, warnings)
+        state_out = {a.path for a in state_after}
+        outputs += state_after
         events, dropped = read_events(run_dir)
         if dropped:
             from repro.records import dropped_warning
 
             warnings.append(dropped_warning(dropped))
-        observed = _observe(spec, events, probed, declared=[*own_paths, *found], before=before, after=after,
-                            disabled=disabled, say=say, replaying=replay_of is not None)
+        observed = _observe(spec, events, probed, declared=[*own_paths, *found, *state_found], before=before,
+                            after=after, disabled=disabled, say=say, run_dir=run_dir,
+                            replaying=replay_of is not None)
         warnings.extend(observed.warnings)
         outputs += observed.outputs
         stored = _store_outputs(outputs, spec, warnings) if spec.store.get("enabled", True) else {}
+        observed_state = {e["path"] for e in observed.state}
 
         starts = [e for e in events if e.get("event") == "start"]
         if spec.argv and is_python(spec.argv[0]) and not starts and not disabled:
@@ -457,9 +552,13 @@ def execute_run(
             "runner": runner.describe(),
             "command": _command_facet(spec, result),
             "code": code.facet,
-            "inputs": [a.to_json() for a in inputs_before] + [{**a.to_json(), "observed": True} for a in observed.inputs],
+            "inputs": [a.to_json() for a in inputs_before]
+            + [{**a.to_json(), "state": True, **({"stored": state_kept[a.path]} if a.path in state_kept else {})}
+               for a in state_before]
+            + [{**a.to_json(), "observed": True} for a in observed.inputs] + list(observed.state),
             "outputs": [{**a.to_json(), **({"stored": stored[a.path]} if a.path in stored else {}),
-                         **({"observed": True} if a.path in observed.paths else {})} for a in outputs],
+                         **({"observed": True} if a.path in observed.paths else {}),
+                         **({"state": True} if a.path in state_out | observed_state else {})} for a in outputs],
             "deps": probed or {"python": None, "distributions": [], "os": None, "note": "probe did not finish"},
             "hardware": hardware,
             "seeds": seeds,
@@ -482,4 +581,4 @@ def execute_run(
         shutil.rmtree(run_dir, ignore_errors=True)
     for w in warnings:
         say(f"warning: {w}")
-    return RunOutcome(manifest, spec.manifest_path, result, tuple(warnings))
+    return RunOutcome(manifest, spec.manifest_path, result, tuple(warnings), tuple(observe.refused_writes(events)))

@@ -255,6 +255,55 @@ def test_the_injected_code_stays_importable_by_older_pythons():
     assert sys.version_info >= (3, 8)
 
 
+def test_outside_writes_leave_out_reads_the_project_temp_interpreter_and_devices():
+    files = {"/data/model.pt": "w", "/data/ckpt.pt": "rw", "/data/read.csv": "r", "/proj/out/a.txt": "w",
+             "/scratch/tmp1": "w", "/dev/null": "w", "/dev/shm/x": "w", "/proc/self/fd/1": "w",
+             "/usr/lib/python3.11/__pycache__/x.pyc": "w"}
+    outside = observe.outside_writes([proc(1, files), proc(2, {"/data/model.pt": "w", "/home/u/log": "wr"})],
+                                     ROOT, temp_dirs=["/scratch"])
+    assert outside == ["/data/model.pt", "/data/ckpt.pt", "/home/u/log"]
+
+
+def test_outside_writes_of_a_container_process_are_not_this_machines_paths():
+    assert observe.outside_writes([proc(1, {"/data/model.pt": "w"}, root="/workspace")], ROOT) == []
+
+
+def test_outside_warning_names_the_files_and_what_to_do():
+    text = observe.outside_warning([f"/data/{i}" for i in range(7)], ROOT)
+    assert "wrote 7 file(s) outside the project root /proj: /data/0, /data/1" in text and "and 2 more" in text
+    assert "write them under the project root" in text
+
+
+def test_refused_writes_are_listed_once_in_order():
+    events = [{"event": "refused", "path": "/b", "pid": 1}, {"event": "observed", "pid": 1},
+              {"event": "refused", "path": "/a", "pid": 2}, {"event": "refused", "path": "/b", "pid": 2}]
+    assert observe.refused_writes(events) == ["/b", "/a"]
+    section = observe.analyse(events, ROOT).section
+    assert section["refused_writes"] == ["/b", "/a"]
+
+
+def test_kept_before_maps_the_hooks_copies_of_read_then_written_files_only():
+    processes = [proc(1, {"/proj/ckpt.pt": "rw"}), proc(2, {"/proj/other.pt": "rw"}, root="/workspace")]
+    events = [{"event": "state_before", "pid": 1, "path": "/proj/ckpt.pt", "copy": "1-1"},
+              {"event": "state_before", "pid": 1, "path": "/proj/ckpt.pt", "copy": "1-2"},
+              {"event": "state_before", "pid": 2, "path": "/workspace/other.pt", "copy": "2-1"},
+              {"event": "state_before", "pid": 1, "path": "/proj/log.txt", "copy": "1-3"},
+              {"event": "state_before", "pid": 1, "path": "/proj/evil", "copy": "../../etc/passwd"}]
+    kept = observe.kept_before(events, processes, ROOT, ["ckpt.pt", "other.pt", "evil"])
+    assert kept == {"ckpt.pt": "1-1", "other.pt": "2-1"}
+
+
+def test_a_kept_read_then_written_file_gets_no_warning_and_others_name_the_flag():
+    events = [{"event": "start", "pid": 1, "ppid": 0, "root": "/proj", "observing": True},
+              {"event": "observed", "pid": 1, "files": {"rw": ["/proj/a.json", "/proj/b.json"]}},
+              {"event": "state_before", "pid": 1, "path": "/proj/a.json", "copy": "1-1"}]
+    found = observe.analyse(events, ROOT, is_file=lambda rel: True)
+    assert found.kept_before == {"a.json": "1-1"}
+    assert [w for w in found.warnings if "read, then written" in w] == [
+        "b.json was read, then written by the run: its content before the run is not recorded, so a replay cannot "
+        "start from it; record it as a state file with --state b.json (or `state:` in repro.yaml)"]
+
+
 def test_entries_before_names_what_each_listed_directory_held_before_the_run() -> None:
     from repro.observe import Snapshot, entries_before
 

@@ -153,6 +153,8 @@ def _plan_code(plan: _Plan, manifest: Manifest, root: Path, scratch: Path) -> st
 def _plan_inputs(plan: _Plan, manifest: Manifest, root: Path) -> int:
     count = 0
     for art in manifest.predicate["inputs"]:
+        if art.get("state"):
+            continue  # its content before the run is in the store, packed with the stored outputs
         rel = check_relpath(art["path"], what="input path").as_posix()
         if art["kind"] == "directory":
             plan.add(_Part(f"{INPUTS}/{rel}", f"input {rel}", kind="directory"))
@@ -173,7 +175,8 @@ def _plan_outputs(plan: _Plan, manifest: Manifest, root: Path, say: Say) -> tupl
 
     store = Store.for_project(root)
     stored, missing = 0, []
-    for art in manifest.predicate["outputs"]:
+    state = [a for a in manifest.predicate["inputs"] if a.get("state")]  # a replay restores these from the store
+    for art in [*manifest.predicate["outputs"], *state]:
         for f in art.get("files", [art]) if art["kind"] == "directory" else [art]:
             ((algorithm, value),) = f["digest"].items()
             name = f"{STORE}/{algorithm}/{value[:2]}/{value}"

@@ -14,6 +14,7 @@ from typing import Callable
 from repro.compare.arrays import DEFAULT_CHUNK_ELEMENTS
 from repro.compare.bytewise import byte_difference
 from repro.compare.csvfile import CsvFormat
+from repro.compare.explain import explain
 from repro.compare.format import Format, Unreadable
 from repro.compare.jsonfile import JsonFormat
 from repro.compare.npy import NpyFormat
@@ -70,6 +71,16 @@ def select_format(name: str, rule: Rule, chunk_elements: int = DEFAULT_CHUNK_ELE
     return None, ""
 
 
+def _reader_for(name: str, rule: Rule, chunk_elements: int) -> Callable[[Tolerance], Format | None]:
+    """The reader of `name`'s format under a tolerance, for explaining an exact difference."""
+    maker = NUMERIC_FORMATS.get(PurePosixPath(name).suffix.lower())
+
+    def reader(tolerance: Tolerance) -> Format | None:
+        return maker(tolerance, rule, chunk_elements) if maker is not None else None
+
+    return reader
+
+
 def compare_file(
     name: str,
     recorded: Path,
@@ -94,7 +105,7 @@ def compare_file(
     if difference is None:
         return Verdict(name, "identical", label)
     if fmt is None:
-        return Verdict(name, "differs", EXACT, why + difference)
+        return explain(name, recorded, replayed, why + difference, _reader_for(name, rule, chunk_elements))
     try:
         return fmt.compare(name, recorded, replayed)
     except Unreadable as e:

@@ -40,7 +40,7 @@ SHELL_VOLATILE_VARIABLES: frozenset[str] = frozenset({
 """Variables a shell or a terminal session changes by itself between two commands (docs/determinism.md)."""
 
 VOLATILE_VARIABLES: frozenset[str] = SHELL_VOLATILE_VARIABLES | {
-    "REPRO_RUN_DIR", "REPRO_RUN_ID", "REPRO_PROJECT_ROOT", "REPRO_CONFINE_WRITES",
+    "REPRO_RUN_DIR", "REPRO_RUN_ID", "REPRO_PROJECT_ROOT", "REPRO_CONFINE_WRITES", "REPRO_CONFINE_BY",
 }
 """Environment variables that differ between any two runs and say nothing about the result: the
 shell's own, and those repro sets per run (the run directory, the project root a replay moves)."""

@@ -7,6 +7,7 @@ original outputs can be touched. Every path taken from the manifest is confined 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -165,8 +166,10 @@ def _replay_spec(manifest: Manifest, opts: ReplayOptions, ws_root: Path, root: P
         seed=pred["seeds"]["seed"],
         seed_source="recorded",
         threads=pred["seeds"]["threads"],
-        inputs=tuple(a["path"] for a in pred["inputs"]),
-        outputs=tuple(a["path"] for a in pred["outputs"] if not a.get("observed")),
+        inputs=tuple(a["path"] for a in pred["inputs"] if not a.get("state")),
+        outputs=tuple(a["path"] for a in pred["outputs"] if not a.get("observed") and not a.get("state")),
+        state=tuple(dict.fromkeys(str(confine(ws_root, a["path"], what="state file path"))
+                                  for facet in ("inputs", "outputs") for a in pred[facet] if a.get("state"))),
         manifest_path=manifest_path.resolve(),
         run_id=run_id,
         algorithm=pred["digest_algorithm"],
@@ -201,6 +204,24 @@ def confine_outputs(manifest: Manifest, ws_root: Path) -> None:
     for art in manifest.predicate["outputs"]:
         for entry in (art, *art.get("files", [])):
             confine(ws_root, entry["path"], what="output path")
+
+
+def replay_plan(manifest: Manifest) -> str:
+    """What the replay will compare, and from what, for its progress line (the counts of what the
+    replay itself observes would read as a contradiction of the recorded run's)."""
+    pred = manifest.predicate
+    n_out = sum(len(a.get("files", [a])) for a in pred["outputs"])
+    n_in = sum(len(a.get("files", [a])) for a in pred["inputs"] if not a.get("state"))
+    n_state = len(state_entries(manifest))
+    plan = f"{n_out} recorded output file(s) to compare" if n_out else "no output files recorded, its stdout is the result"
+    plan += f", from {n_in} checked input file(s)" if n_in else ""
+    plan += f" and {n_state} state file(s) restored as they were before the run" if n_state else ""
+    return plan
+
+
+def state_entries(manifest: Manifest) -> list[dict]:
+    """Every file of the state inputs: the content a replay must restore before it reruns."""
+    return [f for a in manifest.predicate["inputs"] if a.get("state") for f in a.get("files", [a])]
 
 
 def restored_variables(manifest: Manifest) -> dict[str, str]:
@@ -282,7 +303,24 @@ def compare_outputs(manifest: Manifest, replay: Manifest, root: Path, ws_root: P
     twins = {mirror_of(v.path, missing): v.path for v in extra}
     verdicts = [Verdict(v.path, v.status, v.rule, f"{v.detail} (it wrote {twins[v.path]} instead)")
                 if v.status == "missing" and v.path in twins else v for v in verdicts]
-    return verdicts + extra
+    return with_state_hints(verdicts, recorded) + extra
+
+
+def with_state_hints(verdicts: list[Verdict], recorded: dict) -> list[Verdict]:
+    """A differing output that the run read before it wrote it, and that was not recorded as a
+    state file, most likely differs because the replay could not start from its old content:
+    say so, and name the flag that records it."""
+    flagged = set((recorded.get("observed") or {}).get("read_then_written") or ())
+    state = {f["path"] for a in recorded["outputs"] if a.get("state") for f in a.get("files", [a])}
+    out = []
+    for v in verdicts:
+        if not v.ok and v.compared and v.path in flagged and v.path not in state:
+            hint = (f"the run read {v.path}, then wrote it, and it was not recorded as a state file, so the replay "
+                    f"started without its content from before the run: record it with `repro run --state {v.path}` "
+                    "(or `state:` in repro.yaml)")
+            v = replace(v, detail=f"{v.detail}; {hint}" if v.detail else hint)
+        out.append(v)
+    return out
 
 
 REPLAY_DRIFT_FACETS = ("packages", "python", "os", "image", "sandbox", "hardware", "threads", "seeds", "environment")
@@ -330,13 +368,15 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     try:
         if opts.checkout:
             ws_root = workspace.checkout(root, pred["code"]["commit"], _saved_diff(manifest, opts.manifest_path), scratch)
-            copied = 0 if bwrap else workspace.copy_inputs(root, ws_root, [a["path"] for a in pred["inputs"]])
+            copied = 0 if bwrap else workspace.copy_inputs(root, ws_root, [a["path"] for a in pred["inputs"]
+                                                                      if not a.get("state")])
         else:
             ws_root = scratch
-            inputs = {a["path"] for a in pred["inputs"]} if bwrap else set()  # bound in place, not copied
+            inputs = {a["path"] for a in pred["inputs"] if not a.get("state")} if bwrap else set()  # bound in place
             copied = workspace.copy_project(root, ws_root, not_copied(manifest, root) | inputs)
         workspace.recreate_listed(ws_root, (pred.get("observed") or {}).get("listed_entries") or {})
         confine_outputs(manifest, ws_root)
+        workspace.restore_state(Store.for_project(root), ws_root, state_entries(manifest))
         spec = _replay_spec(manifest, opts, ws_root, root, run_id)
         sandbox = SandboxReport(choice.kind, copied, reason=choice.reason)
         if bwrap:
@@ -346,15 +386,12 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
                               inputs_in_place=len(plan.confinement.read_only))
             if moved:
                 say(f"warning: {moved}")
-        n_out = sum(len(a.get("files", [a])) for a in pred["outputs"])
         where = f"a bwrap sandbox at {sandbox.root}" if bwrap else "a scratch workspace"
-        say(f"replaying {pred['run_id']} in {where}: "
-            + (f"{n_out} recorded output file(s) to compare" if n_out else "no output files recorded, its stdout "
-               "is the result"))
+        say(f"replaying {pred['run_id']} in {where}: {replay_plan(manifest)}")
         with without(env_unset):
             outcome = execute_run(
                 spec, make_runner(spec), say=say, load_key=(lambda: key) if key is not None else None,
-                extra_env={**env_values, **({} if sandbox.sandboxed else confine_variables())},
+                extra_env={**env_values, **confine_variables(root, sandboxed=sandbox.sandboxed)},
                 replay_of={"run_id": pred["run_id"], "manifest_digest": manifest.digest()},
                 echo=not opts.quiet,
             )
@@ -371,11 +408,13 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     reproduced = bool(verdicts) and all(v.ok for v in verdicts) and exit_recorded == exit_replayed
     changes = tuple(c for c in drift(pred, outcome.manifest.predicate, facets=REPLAY_DRIFT_FACETS)
                     if c.facet != "sandbox" or c.before is not None)  # an unconfined run: the sandbox line says it
-    refused = tuple((outcome.manifest.predicate.get("observed") or {}).get("refused_writes") or ())
+    refused = outcome.refused_writes
+    replay_outside = () if sandbox.sandboxed else tuple(
+        o["path"] for o in (outcome.manifest.predicate.get("observed") or {}).get("outside") or ())
     notes = list(outcome.warnings)
     notes += [f"{name} was masked in the recorded environment and cannot be restored: the replay runs with "
               "this machine's value" for name in env_masked]
-    notes += replay_notes(manifest, refused)
+    notes += replay_notes(manifest, refused, replay_outside, sandboxed=sandbox.sandboxed)
     notes += sandboxing.outside_notes(outcome.manifest, sandbox.kind)
     report = ReplayReport(
         manifest=str(opts.manifest_path),
@@ -442,24 +481,35 @@ def attest_refusal(opts: ReplayOptions, manifest: Manifest, rules_doc: dict | No
     say(f"refusal attested in {opts.attest}")
 
 
-def confine_variables() -> dict[str, str]:
-    """Ask the injected hook to refuse Python-level writes outside the workspace and the
-    temporary directory: the replay is not sandboxed, so this is the guard (docs/replay.md)."""
+def confine_variables(recorded_root: Path, *, sandboxed: bool = False) -> dict[str, str]:
+    """What the injected hook needs to keep the replay inside its workspace: the temporary
+    directory it may also write, and the recorded project it may never write (even when that
+    lies in the temporary directory: its outputs are what the replay is compared with). Without
+    a sandbox the hook refuses such writes itself; in one it notes those the sandbox failed."""
     import tempfile
 
-    return {"REPRO_CONFINE_WRITES": tempfile.gettempdir()}
+    return {"REPRO_CONFINE_WRITES": os.pathsep.join((f"!{recorded_root}", tempfile.gettempdir())),
+            "REPRO_CONFINE_BY": "sandbox" if sandboxed else "repro"}
 
 
-def replay_notes(manifest: Manifest, refused: tuple[str, ...]) -> list[str]:
+def _listed(paths: list[str] | tuple[str, ...]) -> str:
+    return ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+
+
+def replay_notes(manifest: Manifest, refused: tuple[str, ...], written: tuple[str, ...] = (), *,
+                 sandboxed: bool = False) -> list[str]:
     """What the report must say about writes outside the project: those the run made (never
-    verified) and those the replay refused."""
+    verified), those the replay was refused, and those it made anyway (native code, which
+    repro's hook cannot see before it happens)."""
     notes = []
     outside = (manifest.predicate.get("observed") or {}).get("outside") or []
     if outside:
-        shown = ", ".join(o["path"] for o in outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
-        notes.append(f"the recorded run wrote {len(outside)} file(s) outside the project ({shown}): they are not "
-                     "verified by this replay")
+        notes.append(f"the recorded run wrote {len(outside)} file(s) outside the project "
+                     f"({_listed([o['path'] for o in outside])}): they are not verified by this replay")
     if refused:
-        shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
-        notes.append(f"the replay was not sandboxed; repro refused {len(refused)} write(s) outside the workspace: {shown}")
+        by = "by the sandbox" if sandboxed else "by repro's hook, as the replay was not sandboxed"
+        notes.append(f"writes outside the workspace refused ({by}): {_listed(refused)}")
+    if written:
+        notes.append(f"the replay wrote {len(written)} file(s) outside its workspace that repro could not stop "
+                     f"(native code or another program): {_listed(written)}")
     return notes

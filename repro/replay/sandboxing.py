@@ -49,11 +49,13 @@ def inside_root(manifest: Manifest, root: Path) -> tuple[Path, str | None]:
 
 def plan(manifest: Manifest, choice: Choice, root: Path, ws_root: Path, *, network: bool) -> tuple[Sandbox, str | None]:
     """bwrap over the workspace at the recorded root, with every recorded input (declared and
-    observed, digests checked already) bound read-only from the project at its own place."""
+    observed, digests checked already) bound read-only from the project at its own place. A state
+    file is not: its content before the run is restored into the workspace, for the program to
+    rewrite."""
     assert choice.bwrap is not None
     at, note = inside_root(manifest, root)
     mounts = tuple(Mount(root / check_relpath(a["path"], what="input path"), at / a["path"])
-                   for a in manifest.predicate["inputs"])
+                   for a in manifest.predicate["inputs"] if not a.get("state"))  # state: restored, writable
     allowed = network or bool((recorded_sandbox(manifest) or {}).get("network"))
     return Sandbox(choice.bwrap, Confinement(workspace=ws_root, root=at, read_only=mounts, network=allowed)), note
 

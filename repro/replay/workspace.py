@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from repro.errors import IntegrityError, ReproError, UsageError
+from repro.data.store import Store
 from repro.paths import confine
 
 ALWAYS_SKIPPED = (".git", ".repro")
@@ -124,6 +125,21 @@ def copy_inputs(root: Path, dest_root: Path, paths: list[str]) -> int:
         else:
             counting(str(source), str(target))
     return counting.bytes
+
+
+def restore_state(store: Store, dest_root: Path, entries: list[dict]) -> None:
+    """Put each state file's content from before the run (kept in the store by `repro run`) in
+    the workspace, so the rerun resumes from what the run resumed from."""
+    for entry in entries:
+        kept = store.get(entry["digest"])
+        if kept is None:
+            raise IntegrityError(f"state file {entry['path']}: its content before the run is not in the store "
+                                 f"({store.directory}), so the replay cannot start from it")
+        target = confine(dest_root, entry["path"], what="state file path")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if os.path.lexists(target):
+            target.unlink()
+        shutil.copyfile(kept, target)  # the content, not the store's read-only mode
 
 
 def remove(path: Path) -> None:

@@ -84,6 +84,7 @@ class JunitFormat:
             ("replay_run_id", report.replay_run_id),
             ("replay_manifest", report.replay_manifest or ""),
             ("sandbox", sandbox_line(report.sandbox)),
+            *((f"refused_write.{i}", path) for i, path in enumerate(report.refused_writes)),
         ):
             _sub(props, "property", name=name, value=value)
         for c in report.drift:

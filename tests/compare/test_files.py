@@ -54,9 +54,9 @@ def test_unmatched_output_is_exact(outputs: Outputs) -> None:
 
 
 def test_exact_reports_size_difference(outputs: Outputs) -> None:
-    outputs.write("w.bin", b"abc", b"abcd")
+    outputs.write("w.bin", b"\x00abc", b"\x00abcd")
     v = outputs.compare("w.bin", None)
-    assert (v.status, v.rule, v.detail) == ("differs", "exact", "sizes differ (3 != 4 bytes)")
+    assert (v.status, v.rule, v.detail) == ("differs", "exact", "sizes differ (4 != 5 bytes); first differing byte at offset 4")
 
 
 def test_tolerance_on_an_unknown_format_falls_back_to_exact_and_says_why(outputs: Outputs) -> None:

@@ -201,3 +201,39 @@ def test_replay_progress_says_what_it_compares(example, keys):
     assert result.returncode == 0
     assert "observed 0 input(s)" not in result.stderr and "observed" not in result.stderr.split("replaying")[-1]
     assert "2 recorded output file(s) to compare" in result.stderr
+
+
+NOISY = ("import json, os\nos.makedirs('out', exist_ok=True)\nnoise = float(os.environ.get('NOISE', '0'))\n"
+         "json.dump({'loss': 0.25 + noise, 'epochs': 3}, open('out/metrics.json', 'w'))\n"
+         "open('out/log.txt', 'w').write('epoch 1\\nloss %r\\n' % (0.25 + noise))\n"
+         "open('out/weights.bin', 'wb').write(b'\\x00' * 8 + (b'\\x01' if noise else b'\\x00') + b'\\x00' * 3)\n")
+
+
+def test_an_exact_difference_is_explained_with_the_rule_that_would_accept_it(example, keys):
+    (example / "train.py").write_text(NOISY)
+    assert run(example, keys).returncode == 0
+    result = replay(example, keys, "--json", "r.json", env={"NOISE": "1e-7"})
+    assert result.returncode == 1, result.stdout + result.stderr
+    details = {v["path"]: v["detail"] for v in json.loads((example / "r.json").read_text())["verdicts"]}
+    assert "1 value differs: $.loss 0.25 != 0.2500001" in details["out/metrics.json"]
+    assert 'the rule {match: "out/metrics.json", allclose: {rtol: 5.0e-7, atol: 0.0}} would accept it' \
+        in details["out/metrics.json"]
+    assert "first differing line 2: 'loss 0.25\\n' != 'loss 0.2500001\\n'" in details["out/log.txt"]
+    assert details["out/weights.bin"] == "bytes differ from offset 8"
+    assert "$.loss 0.25 != 0.2500001" in result.stdout  # the text report shows the explanation too
+    (example / "rules.yaml").write_text('rules:\n  - {match: "out/metrics.json", allclose: {rtol: 5.0e-7, atol: 0.0}}\n')
+    accepted = replay(example, keys, "--json", "r2.json", "--rules", "rules.yaml", env={"NOISE": "1e-7"})
+    statuses = {v["path"]: v["status"] for v in json.loads((example / "r2.json").read_text())["verdicts"]}
+    assert statuses["out/metrics.json"] == "within_tolerance", accepted.stdout
+
+
+def test_replay_progress_names_inputs_and_state_it_starts_from(example, keys):
+    (example / "train.py").write_text("import os\nn = int(open('step.txt').read()) if os.path.exists('step.txt') else 0\n"
+                                      "open('step.txt', 'w').write(str(n + 1))\n")
+    (example / "step.txt").write_text("4")
+    assert run(example, keys, "--state", "step.txt").returncode == 0
+    result = replay(example, keys)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 recorded output file(s) to compare, from 1 checked input file(s) and 1 state file(s) restored as they " \
+           "were before the run" in result.stderr
+    assert "observed 0 input(s)" not in result.stderr

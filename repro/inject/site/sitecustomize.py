@@ -21,6 +21,7 @@ except Exception:
 _WATCHED = frozenset(
     ("os.listdir", "os.scandir", "os.rename", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.system")
 )
+_NOT_STATE = frozenset((".git", ".repro", "__pycache__"))
 _FLUSH_AT = 50000  # buffered opens: bounds memory, and a killed process loses at most this many
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _MAX_VALUES = 10  # distinct seed values kept per call site
@@ -203,6 +204,11 @@ class _Observer(object):
         root = os.environ.get("REPRO_PROJECT_ROOT")
         self.root = (os.path.abspath(root).rstrip("/") + "/") if root else None
         self.trees = tuple(t.rstrip("/") + "/" for t in _interpreter_trees())
+        run_dir = os.environ.get("REPRO_RUN_DIR")
+        self.keep_dir = os.path.join(run_dir, "state") if run_dir else None
+        self.read = set()  # hashes of the project paths this process has read (flushed chunks)
+        self.decided = set()  # project paths whose first write this process has seen
+        self.keeping = []
 
     def install(self):
         import atexit
@@ -214,11 +220,16 @@ class _Observer(object):
         watched = _WATCHED
         limit = _FLUSH_AT
 
+        keep = self.keep_before_write
+
         def hook(event, args):
             if event == "open":
                 add(args)
                 if len(opens) > limit:
                     flush(False)
+                mode = args[1] if len(args) > 2 else "r"
+                if mode != "r" and mode != "rb" and _is_write(mode, args[2]):
+                    keep(args[0])
             elif event in watched:
                 add_other((event, args))
             elif event == "os.chdir":
@@ -256,7 +267,61 @@ class _Observer(object):
         del self.others[:]
         del self.flushing[:]
         self.seed_calls.clear()
+        self.read.clear()
+        self.decided.clear()
         self.forked = True
+
+    def keep_before_write(self, raw):
+        """A project file this process read and now opens for writing is a state file (a resumed
+        checkpoint): keep a copy of its content before the first write, so the run can record it
+        and a replay can start from it. Costs one stat per distinct file written."""
+        if self.keep_dir is None or self.root is None or self.flushing or self.keeping:
+            return
+        try:
+            path = _absolute(raw, self.cwd or _getcwd() or "/")
+            if (path is None or path in self.decided or not path.startswith(self.root)
+                    or path.startswith(self.trees)):
+                return
+            self.decided.add(path)
+            rel = path[len(self.root):]
+            if ("/" + rel).split("/")[-1].endswith((".py", ".pyc")) or set(rel.split("/")) & _NOT_STATE:
+                return
+            if not os.path.isfile(path):
+                return
+            self.flush(False)  # what this process read so far, into self.read
+            if hash(path) not in self.read:
+                return
+            self.keeping.append(True)
+            try:
+                self.copy_before(path)
+            finally:
+                del self.keeping[:]
+        except Exception as e:
+            self.record("error", where="state", message=repr(e))
+
+    def copy_before(self, path):
+        if not os.path.isdir(self.keep_dir):
+            os.makedirs(self.keep_dir, exist_ok=True)
+        name = "%d-%d" % (os.getpid(), len(self.decided))
+        target = os.path.join(self.keep_dir, name)
+        src = os.open(path, os.O_RDONLY)
+        try:
+            dst = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                size = 0
+                while True:
+                    chunk = os.read(src, 1 << 20)
+                    if not chunk:
+                        break
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(dst, view):]
+                    size += len(chunk)
+            finally:
+                os.close(dst)
+        finally:
+            os.close(src)
+        self.record("state_before", path=path, copy=name, size=size)
 
     def is_user_file(self, filename):
         """A file of the program itself: under the project root, outside the interpreter's
@@ -313,6 +378,9 @@ class _Observer(object):
             self.cwd = _getcwd() or "/"
         fields = {}
         files = _access_kinds(items, self.cwd) if items else {}
+        if self.keep_dir is not None and self.root is not None:
+            root = self.root
+            self.read.update(hash(p) for kind in ("r", "rw", "wr") for p in files.get(kind, ()) if p.startswith(root))
         listed = set()
         spawned = []
         for event, args in others:
@@ -365,6 +433,108 @@ class _FlushingQueue(object):
 
     def __getattr__(self, name):
         return getattr(self._queue, name)
+
+
+_GUARDED = {"os.rename": (0, 1), "os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.truncate": (0,),
+            "shutil.rmtree": (0,), "os.symlink": (1,), "os.link": (1,), "os.chmod": (0,), "os.utime": (0,)}
+"""Audit events that change a file, and which of their arguments name the paths changed."""
+_FREE_TREES = ("/dev/", "/proc/", "/sys/")
+
+
+class _WriteGuard(object):
+    """The replay's guard where no sandbox confines it: Python-level writes outside the workspace
+    (REPRO_PROJECT_ROOT) and the directories REPRO_CONFINE_WRITES names (the temporary directory;
+    a name marked `!DIR`, the recorded project, is refused even inside those) are refused with a PermissionError naming repro, before they happen, so a replay never
+    overwrites a user's file. With REPRO_CONFINE_BY=sandbox the sandbox refuses them itself (a
+    read-only bind fails with EROFS): nothing is refused here, but each open for writing outside
+    that fails with an OSError is noted the same way. Each refused path is recorded once."""
+
+    def __init__(self, root, allowed, record, refuse):
+        self.root = os.path.abspath(root).rstrip("/") + "/"
+        dirs = [os.path.abspath(a.lstrip("!")).rstrip("/") + "/" for a in allowed if a.lstrip("!")]
+        marks = [a.startswith("!") for a in allowed if a.lstrip("!")]
+        self.protected = tuple(d for d, m in zip(dirs, marks) if m)  # "!DIR": never, even inside a free one
+        self.free = tuple(d for d, m in zip(dirs, marks) if not m) + _FREE_TREES
+        self.record = record
+        self.refuse = refuse
+        self.noted = set()
+
+    def outside(self, path):
+        path = _absolute(path, _getcwd() or "/")
+        if path is None or path.startswith(self.root) or path + "/" == self.root:
+            return None
+        if path.startswith(self.free) and not (path + "/").startswith(self.protected):
+            return None
+        return path
+
+    def note(self, path, operation, reason):
+        if path not in self.noted:
+            self.noted.add(path)
+            self.record("refused", path=path, operation=operation, reason=reason)
+
+    def hook(self, event, args):
+        if event == "open":
+            mode = args[1] if len(args) > 1 else None
+            if mode == "r" or mode == "rb" or len(args) < 3 or not _is_write(mode, args[2]):
+                return
+            targets = (args[0],)
+        elif event in _GUARDED:
+            targets = [args[i] for i in _GUARDED[event] if i < len(args)]
+        else:
+            return
+        for target in targets:
+            path = self.outside(target)
+            if path is not None:
+                self.note(path, event, "refused by repro")
+                raise PermissionError(13, "repro: a replay may not write outside its workspace (%s); "
+                                          "replay in a sandbox or write inside the project" % event, path)
+
+    def install(self):
+        if self.refuse:
+            sys.addaudithook(self.hook)
+            return
+        import builtins
+        import io
+
+        for module, name in ((builtins, "open"), (io, "open"), (os, "open")):
+            setattr(module, name, self.watching(getattr(module, name), name == "open" and module is os))
+
+    def watching(self, original, is_os_open):
+        """`original` (open or os.open), noting a write outside the workspace that fails."""
+        import functools
+
+        guard = self
+
+        def opener(file, *args, **kwargs):
+            try:
+                return original(file, *args, **kwargs)
+            except OSError as e:
+                try:
+                    if is_os_open:
+                        write = _is_write(None, args[0] if args else kwargs.get("flags", 0))
+                    else:
+                        write = _is_write(args[0] if args else kwargs.get("mode", "r"), 0)
+                    path = guard.outside(file) if write else None
+                    if path is not None:
+                        guard.note(path, "open", "failed: %s" % (os.strerror(e.errno) if e.errno else e))
+                except Exception:
+                    pass
+                raise
+
+        functools.update_wrapper(opener, original)
+        return opener
+
+
+def _install_guard(record):
+    allowed = os.environ.get("REPRO_CONFINE_WRITES")
+    root = os.environ.get("REPRO_PROJECT_ROOT")
+    if allowed is None or not root:
+        return
+    try:
+        refuse = os.environ.get("REPRO_CONFINE_BY", "repro") != "sandbox"
+        _WriteGuard(root, allowed.split(os.pathsep), record, refuse).install()
+    except Exception as e:
+        record("error", where="confine", message=repr(e))
 
 
 def _describe(value):
@@ -521,6 +691,7 @@ def _repro_main():
         record("error", where="observe", message=message)
         observing = False
     record("start", **_start_fields(observing))
+    _install_guard(record)
 
     seed = None
     if seed_text is not None:

@@ -1,0 +1,25 @@
+"""Declared paths confined to the project root, refused before the command runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from repro.errors import UsageError
+from repro.paths import refuse_outside
+
+ROOT = Path("/proj")
+
+
+@pytest.mark.parametrize("spec", ["out/model.pt", "out/", "./a/../b", "/proj/x", "out/**/*.pt", "*.json"])
+def test_paths_inside_the_root_pass(spec):
+    refuse_outside([spec], ROOT / "sub", ROOT, what="output")
+
+
+@pytest.mark.parametrize("spec", ["/data/model.pt", "../../elsewhere/x", "/proj-other/x", "/data/*.pt", "../../*"])
+def test_paths_outside_the_root_are_refused_saying_what_to_do(spec):
+    with pytest.raises(UsageError) as e:
+        refuse_outside([spec], ROOT / "sub", ROOT, what="output")
+    assert f"output {spec} is outside the project root /proj" in e.value.message
+    assert "write it inside the project" in e.value.message and e.value.exit_code == 2
