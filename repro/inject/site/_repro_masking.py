@@ -194,7 +194,7 @@ def _mask_assignments(text):
             return m.group()
         quoted = value[:1] in "\"'"
         inner = value[1:-1] if quoted else value
-        if not inner or inner in _NOT_A_VALUE or MASK in inner or (not quoted and _CODE_LIKE.search(inner)):
+        if not inner or inner in _NOT_A_VALUE or (not quoted and _CODE_LIKE.search(inner)):
             return m.group()
         count[0] += 1
         cut = m.start("value") - m.start()
