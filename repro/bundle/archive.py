@@ -38,7 +38,7 @@ def _zstd():
     try:
         import zstandard
     except ImportError as e:
-        raise InvalidBundleError("a .tar.zst bundle needs the zstandard package (pip install "repro[zstd]")") from e
+        raise InvalidBundleError("a .tar.zst bundle needs the zstandard package (pip install 'repro[zstd]')") from e
     return zstandard
 
 
