@@ -24,13 +24,13 @@ class Packed:
     manifest: Path
 
 
-def record_and_pack(base: Path, *extra: str, project: Path | None = None) -> Packed:
+def record_and_pack(base: Path, *extra: str, project: Path | None = None, run_args: tuple[str, ...] = ()) -> Packed:
     xdg = base / "xdg"
     env = {"XDG_CONFIG_HOME": str(xdg)}
     assert repro_cli("keygen", env=env).returncode == 0
     project = project or make_example(base / "logreg")
     manifest = project / "run.json"
-    run = repro_cli("run", "--manifest", str(manifest), "--", "python", "train.py", cwd=project, env=env)
+    run = repro_cli("run", "--manifest", str(manifest), *run_args, "--", "python", "train.py", cwd=project, env=env)
     assert run.returncode == 0, run.stderr
     bundle = base / "run.repro.tar"
     packed = repro_cli("pack", str(manifest), "-o", str(bundle), *extra, cwd=project, env=env)
