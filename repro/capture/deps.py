@@ -11,9 +11,11 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Mapping
 
+from repro.capture.interpreter_cache import InterpreterFactsCache
 from repro.inject import probe_script
 
 _PYTHON_NAME = re.compile(r"^(python|pypy)(\d+(\.\d+)?)?$")
@@ -54,18 +56,25 @@ def probe_command(interpreter: str) -> list[str]:
     return [interpreter, "-I", str(probe_script())]
 
 
-def capture_host(argv: tuple[str, ...] | list[str], environ: Mapping[str, str], cwd: Path) -> dict:
-    """Run the probe with the command's interpreter on the host."""
+def capture_host(argv: tuple[str, ...] | list[str], environ: Mapping[str, str], cwd: Path,
+                 cache: InterpreterFactsCache | None = None) -> dict:
+    """Run the probe with the command's interpreter on the host (or take its cached answer)."""
     interpreter, assumed = interpreter_for(argv, environ.get("PATH", os.defpath))
     if interpreter is None:
         return {"python": None, "distributions": [], "os": None, "note": "no Python interpreter found for the command"}
-    try:
-        out = subprocess.run(
-            probe_command(interpreter), capture_output=True, text=True, timeout=60, cwd=cwd,
-            env={k: v for k, v in environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")},
-        )
-        data = parse_probe(out.stdout)
-    except (OSError, subprocess.SubprocessError, ValueError) as e:
-        return {"python": None, "distributions": [], "os": None, "note": f"probe of {interpreter} failed: {e}"}
+    data = cache.get(interpreter) if cache is not None else None
+    if data is None:
+        started = time.time_ns()
+        try:
+            out = subprocess.run(
+                probe_command(interpreter), capture_output=True, text=True, timeout=60, cwd=cwd,
+                env={k: v for k, v in environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")},
+            )
+            data = parse_probe(out.stdout)
+        except (OSError, subprocess.SubprocessError, ValueError) as e:
+            return {"python": None, "distributions": [], "os": None, "note": f"probe of {interpreter} failed: {e}"}
+        search_path = data.pop("search_path", None)
+        if cache is not None and isinstance(search_path, list) and all(isinstance(p, str) for p in search_path):
+            cache.put(interpreter, data, search_path, started)
     data["interpreter_assumed"] = assumed
     return data

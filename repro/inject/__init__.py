@@ -19,3 +19,12 @@ def site_dir() -> Path:
 
 def probe_script() -> Path:
     return Path(str(resources.files("repro.inject") / "probe.py"))
+
+
+def probe_version() -> str:
+    """Digest of the probe scripts: facts cached by other probe code are never reused."""
+    from repro.data.digest import digest_bytes
+
+    here = probe_script().parent
+    data = (here / "probe.py").read_bytes() + b"\0" + (here / "image_probe.py").read_bytes()
+    return digest_bytes(data, "xxh3_128")["xxh3_128"]

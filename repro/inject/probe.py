@@ -96,7 +96,11 @@ def describe():
 
 
 def main():
-    sys.stdout.write(json.dumps(describe(), sort_keys=True))
+    facts = describe()
+    # Where distributions were found: the caller stamps these directories to know when the
+    # facts go stale (an install or removal changes the directory that holds the .dist-info).
+    facts["search_path"] = list(sys.path)
+    sys.stdout.write(json.dumps(facts, sort_keys=True))
     sys.stdout.flush()
 
 

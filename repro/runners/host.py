@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from repro.capture import deps, hardware
+from repro.capture.interpreter_cache import InterpreterFactsCache
 from repro.errors import RunnerError
 from repro.runners.base import ExecResult, ExecSpec
 from repro.runners.streams import binary_sink, raise_log_failures, tee
@@ -55,7 +56,8 @@ class HostRunner:
         return {"name": "host"}
 
     def probe(self, argv: tuple[str, ...], project_root: Path) -> dict:
-        return deps.capture_host(argv, os.environ, project_root)
+        cache = InterpreterFactsCache(project_root / ".repro" / "cache" / "interpreters")
+        return deps.capture_host(argv, os.environ, project_root, cache)
 
     def hardware(self) -> dict:
         return hardware.capture()

@@ -34,8 +34,8 @@ from repro.runners.docker.facts import (
     deps_facet,
     image_environment,
     os_packages_facet,
-    probe_version,
 )
+from repro.inject import probe_version
 from repro.runners.docker.pinning import context_digest, familiar, pin, repository_of
 from repro.runners.docker.runner import DockerRunner
 

@@ -78,16 +78,6 @@ def container_hardware(host: dict, engine: Mapping[str, Any], gpus: str | int | 
     return out
 
 
-def probe_version() -> str:
-    """Digest of the probe scripts: a cache written by other probe code is not reused."""
-    from repro.data.digest import digest_bytes
-    from repro.inject import probe_script
-
-    here = probe_script().parent
-    data = (here / "probe.py").read_bytes() + b"\0" + (here / "image_probe.py").read_bytes()
-    return digest_bytes(data, "xxh3_128")["xxh3_128"]
-
-
 class ImageFactsCache:
     """What the image probe printed, one JSON file per image ID, one entry per interpreter name.
 
@@ -102,6 +92,8 @@ class ImageFactsCache:
 
     @cached_property
     def version(self) -> str:
+        from repro.inject import probe_version
+
         return probe_version()
 
     def path(self, image_id: str) -> Path:
