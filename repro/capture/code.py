@@ -64,9 +64,47 @@ def git_toplevel(path: Path) -> Path | None:
     return Path(out.stdout.strip()) if out.returncode == 0 else None
 
 
-def untracked_sources(root: Path, exclude: tuple[str, ...]) -> list[str]:
-    listing = _git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", ".")
-    return sorted(p for p in listing.split("\0") if p and is_source(p) and not _excluded(p, exclude))
+@dataclass(frozen=True)
+class GitState:
+    """What one `git rev-parse` and one `git status` say about the checkout at `root`."""
+
+    prefix: str  # of `root` inside the repository, "" or ending in "/"
+    head: str | None  # None before the first commit
+    branch: str | None  # None when detached or before the first commit's branch exists
+    untracked: tuple[str, ...]  # not ignored, project-relative, every file (not only directories)
+
+
+def git_state(root: Path) -> GitState | None:
+    """None outside a work tree. `--no-optional-locks`: a capture must never write the index."""
+    try:
+        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel", "--show-prefix"],
+                             capture_output=True)
+    except OSError:
+        return None
+    if rev.returncode != 0:
+        return None
+    lines = rev.stdout.decode("utf-8", errors="surrogateescape").split("\n")
+    prefix = lines[1] if len(lines) > 1 else ""
+    status = subprocess.run(
+        ["git", "--no-optional-locks", "-C", str(root), "status", "--porcelain=v2", "--branch", "-z",
+         "--untracked-files=all", "--ignored=no", "--", "."], capture_output=True, check=True,
+    ).stdout.decode("utf-8", errors="surrogateescape")
+    head = branch = None
+    untracked = []
+    for entry in status.split("\0"):
+        if entry.startswith("# branch.oid "):
+            oid = entry[len("# branch.oid "):]
+            head = None if oid == "(initial)" else oid
+        elif entry.startswith("# branch.head "):
+            name = entry[len("# branch.head "):]
+            branch = None if name == "(detached)" else name
+        elif entry.startswith("? ") and entry[2:].startswith(prefix):  # paths are relative to the top
+            untracked.append(entry[2 + len(prefix):])
+    return GitState(prefix, head, branch if head else None, tuple(sorted(untracked)))
+
+
+def untracked_sources(state: GitState, exclude: tuple[str, ...]) -> list[str]:
+    return [p for p in state.untracked if is_source(p) and not _excluded(p, exclude)]
 
 
 def modified_tracked(root: Path, exclude: tuple[str, ...]) -> list[str]:
@@ -77,14 +115,14 @@ def modified_tracked(root: Path, exclude: tuple[str, ...]) -> list[str]:
 
 
 def written_by_runs(
-    root: Path, exclude: tuple[str, ...], run_outputs: RunOutputs, head: str | None
+    root: Path, state: GitState, exclude: tuple[str, ...], run_outputs: RunOutputs
 ) -> tuple[list[str], list[str]]:
     """The files that would count as code but that runs recorded as outputs, and those of them
     whose bytes changed since (edited by the user, or written by something else)."""
     if not run_outputs:
         return [], []
-    candidates = set(untracked_sources(root, exclude))
-    if head:
+    candidates = set(untracked_sources(state, exclude))
+    if state.head:
         candidates.update(modified_tracked(root, exclude))
     written = sorted(p for p in candidates if p in run_outputs)
     edited = [p for p in written if changed_since_written(root, p, run_outputs[p])]
@@ -95,18 +133,16 @@ def capture(root: Path, algorithm: str, exclude: Iterable[str] = (), run_outputs
     """`exclude` names project-relative paths that are the run's own (inputs, outputs, manifest);
     `run_outputs` the files earlier runs recorded as outputs, which are never code either."""
     excl = tuple(exclude)
-    top = git_toplevel(root)
-    if top is None:
+    state = git_state(root)
+    if state is None:
         return _capture_tree(root, algorithm, excl, run_outputs or {})
-    head = _git(root, "rev-parse", "--verify", "-q", "HEAD", check=False).strip() or None
-    branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD", check=False).strip() or None
+    head, branch, prefix = state.head, state.branch, state.prefix
     remote = _git(root, "remote", "get-url", "origin", check=False).strip() or None
-    prefix = _git(root, "rev-parse", "--show-prefix", check=False).strip()
-    written, edited = written_by_runs(root, excl, run_outputs or {}, head)
+    written, edited = written_by_runs(root, state, excl, run_outputs or {})
     excl += tuple(written)
     pathspecs = [".", *(f":(exclude){p}" for p in (*excl, *NOT_CODE))]
     diff = _git_bytes(root, "diff", "--binary", "--no-color", "--no-ext-diff", "HEAD", "--", *pathspecs) if head else b""
-    untracked = untracked_sources(root, excl)
+    untracked = untracked_sources(state, excl)
     for rel in untracked:
         diff += subprocess.run(
             ["git", "-C", str(root), "diff", "--binary", "--no-color", "--no-index", "--", "/dev/null", rel],
@@ -118,7 +154,7 @@ def capture(root: Path, algorithm: str, exclude: Iterable[str] = (), run_outputs
     facet = {
         "kind": "git",
         "commit": head,
-        "branch": None if branch == "HEAD" else branch,
+        "branch": branch,
         "remote": strip_url_credentials(remote) if remote else None,
         "subdir": prefix.rstrip("/") or None,
         "dirty": bool(diff),

@@ -116,3 +116,25 @@ def test_a_broken_record_is_left_out(tmp_path):
     (tmp_path / ".repro" / "runs" / "bad").mkdir(parents=True)
     (tmp_path / ".repro" / "runs" / "bad" / "manifest.json").write_text("{not json")
     assert outputs_written_by_runs(tmp_path) == {}
+
+
+def test_git_state_in_a_subdirectory_before_and_after_the_first_commit_and_detached(tmp_path):
+    git(tmp_path, "init", "-q", "-b", "main")
+    sub = tmp_path / "proj"
+    (sub / "pkg").mkdir(parents=True)
+    (tmp_path / ".gitignore").write_text("ignored/\n")
+    (sub / "pkg" / "a.py").write_text("A = 1\n")
+    (sub / "ignored").mkdir()
+    (sub / "ignored" / "b.py").write_text("B = 1\n")
+    (tmp_path / "outside.py").write_text("C = 1\n")
+    unborn = code.git_state(sub)
+    assert unborn is not None and unborn.prefix == "proj/"
+    assert (unborn.head, unborn.branch, unborn.untracked) == (None, None, ("pkg/a.py",))
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "x")
+    (sub / "new.py").write_text("D = 1\n")
+    state = code.git_state(sub)
+    head = subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert (state.head, state.branch, state.untracked) == (head, "main", ("new.py",))
+    git(tmp_path, "checkout", "-q", "--detach")
+    assert code.git_state(sub).branch is None and code.git_state(sub).head == head
