@@ -11,6 +11,8 @@ How the bytes are read, and why (measured, 2 GiB file in the page cache; see doc
   cache: as fast as ``cat``, with a few MB of memory whatever the file size. Memory-mapped windows are
   faster still on warm data, but a file truncated by another process while it is mapped kills the
   whole process with SIGBUS, which Python cannot catch: not a risk a fingerprinting tool may take.
+- a file of 64 MiB or more is read by a thread of its own a few buffers ahead of its hash, so
+  the copy and the hash overlap on two cores;
 - small files need one ``readv``: no per-file thread, no second read to find the end;
 - files are hashed in parallel by a pool of threads pulling tasks: a large file is a task of its
   own (largest first), small files go in batches, so thread hand-offs stay rare. The hashes and
@@ -31,6 +33,7 @@ import hashlib
 import logging
 import mmap
 import os
+import queue
 import re
 import stat
 import threading
@@ -52,6 +55,8 @@ from repro.data.statcache import match as statcache_match
 ALGORITHMS = ("xxh3_128", "sha256")
 DEFAULT_ALGORITHM = "xxh3_128"
 CHUNK = 1 << 20
+PIPELINE_MIN = 64 << 20  # a file this large is read a few buffers ahead of its hash
+PIPELINE_BUFFERS = 4
 DEFAULT_IGNORE = (".git", "__pycache__", ".repro")
 
 BATCH_FILES = 256
@@ -353,15 +358,23 @@ class _Reader:
         h.update(view[:n])
         total, reported = n, 0
         meter = self.meter
-        while n:
-            n = os.readv(fd, [buf])
-            h.update(view[:n])
-            total += n
-            if meter is not None and total - reported >= PROGRESS_STEP:
-                meter.advance(0, total - reported)
-                reported = total
-            if n < CHUNK and total >= size:
-                break
+        chunks = _pipelined_reads(fd, size - n) if size >= PIPELINE_MIN and n == CHUNK else None
+        try:
+            while n:
+                if chunks is None:
+                    n = os.readv(fd, [buf])
+                    h.update(view[:n])
+                else:
+                    n = chunks.hash_next(h)
+                total += n
+                if meter is not None and total - reported >= PROGRESS_STEP:
+                    meter.advance(0, total - reported)
+                    reported = total
+                if n < CHUNK and total >= size:
+                    break
+        finally:
+            if chunks is not None:
+                chunks.close()
         self.reported = reported
         return h.hexdigest(), total
 
@@ -398,6 +411,53 @@ class _Reader:
             os.lseek(fd, 0, os.SEEK_SET)
         log.warning("%s kept changing while it was read; its digest may match no single version of it", path)
         return result
+
+
+class _Pipeline:
+    """The reads of one large file in a thread of their own, a few buffers ahead of the hash: the
+    copy out of the page cache and the hash then run on two cores at once (both release the
+    GIL). Buffers go round a pair of queues, so memory stays at PIPELINE_BUFFERS MiB."""
+
+    def __init__(self, fd: int, remaining: int) -> None:
+        self.free: queue.SimpleQueue = queue.SimpleQueue()
+        self.full: queue.SimpleQueue = queue.SimpleQueue()
+        self.stop = False
+        for _ in range(PIPELINE_BUFFERS):
+            self.free.put(mmap.mmap(-1, CHUNK))
+        self.thread = threading.Thread(target=self._read, args=(fd, remaining), daemon=True)
+        self.thread.start()
+
+    def _read(self, fd: int, remaining: int) -> None:
+        total = 0
+        try:
+            while not self.stop:
+                buf = self.free.get()
+                if buf is None:
+                    return
+                n = os.readv(fd, [buf])
+                total += n
+                self.full.put((buf, n))
+                if n == 0 or (n < CHUNK and total >= remaining):
+                    return
+        except BaseException as exc:  # handed to the hashing thread, raised there
+            self.full.put((exc, 0))
+
+    def hash_next(self, h: Any) -> int:
+        buf, n = self.full.get()
+        if isinstance(buf, BaseException):
+            raise buf
+        h.update(memoryview(buf)[:n])
+        self.free.put(buf)
+        return n
+
+    def close(self) -> None:
+        self.stop = True
+        self.free.put(None)
+        self.thread.join()
+
+
+def _pipelined_reads(fd: int, remaining: int) -> _Pipeline | None:
+    return _Pipeline(fd, remaining) if default_jobs() > 1 else None
 
 
 _local = threading.local()

@@ -514,3 +514,13 @@ def test_file_entry_mode_from_stat(tmp_path: Path) -> None:
     f.chmod(f.stat().st_mode | stat.S_IXUSR)
     (a,) = fingerprint([tmp_path / "data"], tmp_path)
     assert a.files[0].executable is True
+
+
+@pytest.mark.parametrize("extra", [0, 1, digest.CHUNK - 1, digest.CHUNK + 7])
+def test_a_file_read_ahead_of_its_hash_digests_as_one_read_would(tmp_path, extra):
+    """Files of PIPELINE_MIN bytes and more are read in a thread of their own, a few buffers ahead."""
+    data = os.urandom(digest.PIPELINE_MIN + extra)
+    path = tmp_path / "big.bin"
+    path.write_bytes(data)
+    assert digest_file(path) == {"xxh3_128": xxhash.xxh3_128(data).hexdigest()}
+    assert digest_file(path, "sha256") == {"sha256": hashlib.sha256(data).hexdigest()}
