@@ -1,13 +1,16 @@
-"""`repro unpack` and `repro verify BUNDLE`: every member checked before anything is extracted.
+"""`repro unpack` and `repro verify BUNDLE`: every member checked before anything is used.
 
 The index is the bundle's last member (it can only be written once every member was read), so
-checking comes first, as one read-only pass: each member goes through tarfile's own `data`
-extraction filter (absolute names, `..`, links leaving the tree, devices) and the bundle's
-stricter rules (regular files and directories only, canonical names, no duplicates), is hashed,
-and at the end the index's signature and every size and sha256 are compared. Only then a second
-pass extracts into a staging directory inside the target, checking every member against the
-verified index again (the file may have changed between the passes), and moves the result
-into place. A refused bundle leaves nothing behind; nothing is ever written outside the target.
+a bundle is checked in one pass that ends with the index: each member goes through tarfile's own
+`data` extraction filter (absolute names, `..`, links leaving the tree, devices) and the bundle's
+stricter rules (regular files and directories only, canonical names, no duplicates), and is
+hashed as it is read; at the end the index's signature and every size and sha256 are compared.
+`verify` reads only. `unpack` writes each member, as it is hashed, into a private staging
+directory inside the target, and moves the staged tree into place only once the whole bundle
+checked out; a refused bundle leaves nothing behind (the staging directory is removed, and the
+target too when unpack created it). Nothing is ever written outside the target. One pass, not
+a check pass and then an extracting pass: the bytes written are the bytes hashed, so there is no
+window for the file to change between check and use, and the bundle is read once.
 """
 
 from __future__ import annotations
@@ -128,13 +131,12 @@ def _damage_errors() -> tuple[type[BaseException], ...]:
     return (zstandard.ZstdError,)
 
 
-def _scan(path: Path, trusted: list, target: Path | None, expected: Index | None, progress: Progress) -> Verified:
-    """One pass over the bundle. `target` None: check only. With `expected` (the index verified by
-    the first pass) each member is compared as soon as it is read."""
+def _scan(path: Path, trusted: list, target: Path | None, progress: Progress) -> Verified:
+    """One pass over the bundle. `target` None: check only, else each member is also written
+    under `target` as it is hashed."""
     found: dict[str, Member] = {}
     index_raw: bytes | None = None
     manifest_raw: bytes | None = None
-    listed = expected.by_name() if expected is not None else {}
     dest = str(target) if target is not None else _FILTER_ROOT
     with archive.reader(path) as tf:
         try:
@@ -165,19 +167,18 @@ def _scan(path: Path, trusted: list, target: Path | None, expected: Index | None
                         with _open_new(target / name) as out:
                             out.write(data)
                     continue
-                if expected is not None and name not in listed:
-                    raise _refuse(name, "it is not listed in the signed index")
                 if member.isdir():
                     found[name] = Member(name, 0, "", "directory")
                     if target is not None:
                         (target / name).mkdir(parents=True, exist_ok=True)
-                elif name == MANIFEST and target is None:
+                elif name == MANIFEST:
                     manifest_raw = _read_small(tf, member, MAX_MANIFEST_BYTES, "the manifest")
                     found[name] = Member(name, len(manifest_raw), hashlib.sha256(manifest_raw).hexdigest())
+                    if target is not None:
+                        with _open_new(target / name) as out:
+                            out.write(manifest_raw)
                 else:
                     found[name] = Member(name, member.size, _copy(tf, member, target / name if target else None, progress))
-                if expected is not None and found[name] != listed[name]:
-                    raise _refuse(name, "it does not match the signed index (the bundle changed while it was read?)")
         except (tarfile.ReadError, EOFError, *_damage_errors()) as e:
             raise BundleIntegrityError(f"bundle is truncated or damaged ({e})") from e
         except (FileExistsError, NotADirectoryError, IsADirectoryError) as e:
@@ -215,7 +216,7 @@ def verify_bundle(path: Path, trusted: list, *, progress: bool | None = None) ->
     """Check the bundle end to end without writing anything."""
     with Progress(progress, label="verifying") as meter:
         meter.start(0, _size(path))
-        return _scan(path, trusted, None, None, meter)
+        return _scan(path, trusted, None, meter)
 
 
 def verify_manifest(verified: Verified, trusted: list) -> str:
@@ -231,8 +232,8 @@ def verify_manifest(verified: Verified, trusted: list) -> str:
 
 
 def unpack(path: Path, dest: Path, trusted: list, *, progress: bool | None = None) -> Verified:
-    """Verify, then extract into `dest` (absent or empty)."""
-    verified = verify_bundle(path, trusted, progress=progress)
+    """Check and extract into `dest` (absent or empty) in one pass; nothing is left on refusal."""
+    created = not dest.exists()
     try:
         dest.mkdir(parents=True, exist_ok=True)
         if any(dest.iterdir()):
@@ -240,12 +241,16 @@ def unpack(path: Path, dest: Path, trusted: list, *, progress: bool | None = Non
         staging = Path(tempfile.mkdtemp(prefix=".repro-unpack-", dir=dest))
     except OSError as e:
         raise WriteError(f"cannot unpack into {dest}: {e.strerror or e}") from e
+    done = False
     try:
         with Progress(progress, label="unpacking") as meter:
-            meter.start(verified.members, verified.bytes)
-            _scan(path, trusted, staging, verified.index, meter)
+            meter.start(0, _size(path))
+            verified = _scan(path, trusted, staging, meter)
         for entry in staging.iterdir():
             os.replace(entry, dest / entry.name)
+        done = True
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if not done and created:
+            shutil.rmtree(dest, ignore_errors=True)
     return verified
