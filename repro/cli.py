@@ -8,27 +8,27 @@ from pathlib import Path
 import click
 
 from repro import __version__
-from repro.errors import INTEGRITY, INTERNAL, INVALID, NOT_REPRODUCED, OK, Interrupted, ReproError
+from repro.cli_options import CONTEXT_SETTINGS, OutputDestination, quiet_option, say_to_stderr
+from repro.destination import Destination, destination, stdout_taken
+from repro.errors import INTEGRITY, INTERNAL, INVALID, NOT_REPRODUCED, OK, Interrupted, ReproError, UsageError
 
 EXIT_CODES = f"""\b
 Exit codes: {OK} ok, {NOT_REPRODUCED} not reproduced (or the wrapped command's own code for `run`),
 {INVALID} usage or invalid manifest, {INTEGRITY} signature or integrity failure, {INTERNAL} internal error."""
 
 
-def _say(quiet: bool):
-    def say(message: str) -> None:
-        if not quiet:
-            click.echo(f"repro: {message}", err=True)
-
-    return say
+_say = say_to_stderr
 
 
-@click.group(help="Fingerprint a training run into a signed manifest, and replay it to prove it reproduces.\n\n" + EXIT_CODES)
-@click.version_option(__version__, prog_name="repro")
-@click.option("--verbose", is_flag=True, help="Show tracebacks for errors.")
+@click.group(help="Fingerprint a training run into a signed manifest, and replay it to prove it reproduces.\n\n" + EXIT_CODES,
+             context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "-V", "--version", prog_name="repro")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
 def cli(ctx: click.Context, verbose: bool) -> None:
-    ctx.obj = {"verbose": verbose}
+    if ctx.obj is None:
+        ctx.obj = {}
+    ctx.obj["verbose"] = verbose
 
 
 @cli.command()
@@ -36,12 +36,15 @@ def cli(ctx: click.Context, verbose: bool) -> None:
               "(default: $REPRO_SIGNING_KEY, else $XDG_CONFIG_HOME/repro/signing-key.pem).")
 @click.option("--force", is_flag=True, help="Replace an existing key pair.")
 @click.option("--exist-ok", is_flag=True, help="Keep an existing key pair and print it instead of failing.")
-def keygen(key: Path | None, force: bool, exist_ok: bool) -> None:
+@quiet_option("Print nothing (the key's paths and keyid are not shown).")
+def keygen(key: Path | None, force: bool, exist_ok: bool, quiet: bool) -> None:
     """Create an Ed25519 signing key pair (private key mode 0600)."""
     from repro.evidence import signing
 
     pair = signing.existing(key) if exist_ok and not force else None
     pair = pair or signing.generate(key, force=force)
+    if quiet:
+        return
     click.echo(f"private key  {pair.private_path}")
     click.echo(f"public key   {pair.public_path}")
     click.echo(f"keyid        {pair.keyid}")
@@ -71,7 +74,7 @@ def keygen(key: Path | None, force: bool, exist_ok: bool) -> None:
               "writable, no network (docs/security.md).")
 @click.option("--mlflow", "log_mlflow", is_flag=True, default=None,
               help="Log the manifest and its side files to MLflow (the active run or a new one; default: repro.yaml).")
-@click.option("--quiet", "-q", is_flag=True, help="Only the command's own output.")
+@quiet_option("Only the command's own output.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def run(command: tuple[str, ...], seed, threads, inputs, outputs, state, manifest, no_sign, no_observe, key, digest,
         image, dockerfile, build_context, network, gpus, sandbox, log_mlflow, quiet) -> None:
@@ -123,7 +126,11 @@ _pubkey = click.option("--pubkey", "pubkeys", multiple=True, type=click.Path(pat
               help="Project root the recorded paths are relative to (default: found from the working directory).")
 @click.option("--require-passed", is_flag=True, help="For a verdict file: exit 1 unless it says PASSED.")
 @click.option("--against", type=click.Path(path_type=Path), help="For a verdict file: require that it is about this manifest.")
-def verify(manifest: Path, pubkeys, no_files: bool, root: Path | None, require_passed: bool, against: Path | None) -> None:
+@click.option("--json", "json_out", type=OutputDestination("verification result"), help="Also write the result as "
+              "JSON here, for a failed verification too (- for standard output; schemas/verify-result.schema.json).")
+@quiet_option("Print nothing but errors: the exit code says whether it verified.")
+def verify(manifest: Path, pubkeys, no_files: bool, root: Path | None, require_passed: bool, against: Path | None,
+           json_out: Destination | None, quiet: bool) -> None:
     """Check a manifest: strict JSON, schema, signature, and that the recorded files still match.
 
     \b
@@ -133,6 +140,8 @@ def verify(manifest: Path, pubkeys, no_files: bool, root: Path | None, require_p
     from repro.bundle import is_bundle
     from repro.evidence import verdict
 
+    if json_out is not None and (verdict.is_verdict_file(manifest) or is_bundle(manifest)):
+        raise UsageError("--json describes the verification of a manifest; a verdict file or a bundle has none yet")
     if verdict.is_verdict_file(manifest):
         from repro.evidence.manifest import Manifest
         from repro.evidence.verify import trusted_keys
@@ -140,20 +149,29 @@ def verify(manifest: Path, pubkeys, no_files: bool, root: Path | None, require_p
         checked = verdict.read(manifest, trusted_keys(pubkeys))
         if against is not None:
             verdict.check_against(checked, Manifest.load(against), str(against))
-        click.echo(verdict.describe(manifest, checked))
-        if against is not None:
-            click.echo(f"against    {against}: the verdict is about this manifest")
+        if not quiet:
+            click.echo(verdict.describe(manifest, checked))
+            if against is not None:
+                click.echo(f"against    {against}: the verdict is about this manifest")
         sys.exit(NOT_REPRODUCED if require_passed and not checked.passed_verification else OK)
     if is_bundle(manifest):
         from repro.bundle.cli import verify_bundle_command
 
-        click.echo(verify_bundle_command(manifest, pubkeys))
+        message = verify_bundle_command(manifest, pubkeys)
+        if not quiet:
+            click.echo(message)
         return
-    from repro.evidence.verify import verify as do_verify
+    from repro.evidence.verify import verification_report
+    from repro.report.json import verify_json
 
-    result = do_verify(manifest, pubkeys, check_files=not no_files, root=root)
+    result = verification_report(manifest, pubkeys, check_files=not no_files, root=root)
+    if json_out is not None:
+        json_out.write(verify_json(result).encode("utf-8"))
+    if result.error is not None:
+        raise result.error
     files = "" if no_files else f"; {result.files_checked} recorded files match"
-    click.echo(f"OK: {manifest} signed by {result.keyid}{files}")
+    if not quiet:
+        click.echo(f"OK: {manifest} signed by {result.keyid}{files}", err=stdout_taken((json_out,)))
 
 
 @cli.command()
@@ -161,7 +179,8 @@ def verify(manifest: Path, pubkeys, no_files: bool, root: Path | None, require_p
 @_pubkey
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as canonical, indented JSON.")
 @click.option("--full", is_flag=True, help="List every file and seeding call instead of grouping them.")
-def show(manifest: Path, pubkeys, as_json: bool, full: bool) -> None:
+@quiet_option("Only the run id and signature lines.")
+def show(manifest: Path, pubkeys, as_json: bool, full: bool, quiet: bool) -> None:
     """Summarise a manifest for a person (the signature is checked and its status shown)."""
     from repro.evidence.manifest import Manifest
     from repro.report.show import render
@@ -178,7 +197,8 @@ def show(manifest: Path, pubkeys, as_json: bool, full: bool) -> None:
             status = f"valid, keyid {m.verify(trusted_keys(pubkeys))}"
         except ReproError as e:
             status = f"NOT VERIFIED: {e}"
-    click.echo(render(m, signature_status=status, full=full), nl=False)
+    text = render(m, signature_status=status, full=full)
+    click.echo("".join(text.splitlines(keepends=True)[:2]) if quiet else text, nl=False)
 
 
 @cli.command()
@@ -186,20 +206,19 @@ def show(manifest: Path, pubkeys, as_json: bool, full: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["dsse", "statement", "slsa"]), default="dsse", show_default=True,
               help="dsse: a standard DSSE envelope carrying the same signatures; statement: the in-toto Statement alone; "
               "slsa: SLSA Provenance v1 in a DSSE envelope, signed with the run's key.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here instead of stdout (atomically).")
+@click.option("-o", "--output", type=OutputDestination("export"), help="Write here (atomically) instead of standard "
+              "output; - for standard output.")
 @click.option("--key", type=click.Path(path_type=Path), help="For slsa: the private key that signed the run (default: "
               "$REPRO_SIGNING_KEY or the keygen key).")
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False),
               help="For slsa: project root the inputs are read from (default: found from the working directory).")
-def export(manifest: Path, fmt: str, output: Path | None, key: Path | None, root: Path | None) -> None:
+@quiet_option("No messages (the exported document is still written).")
+def export(manifest: Path, fmt: str, output: Destination | None, key: Path | None, root: Path | None,
+           quiet: bool) -> None:
     """Export a manifest for other tools: dsse and statement with no re-signing."""
     from repro.evidence import dsse, jsonio
     from repro.evidence.manifest import Manifest
 
-    if output:
-        from repro.paths import check_output_target
-
-        check_output_target(output, "export", create_parents=False)
     m = Manifest.load(manifest)
     if fmt == "slsa":
         from repro.config import find_project_root
@@ -213,10 +232,7 @@ def export(manifest: Path, fmt: str, output: Path | None, key: Path | None, root
         data = jsonio.pretty_bytes(dsse.envelope(m.body(), list(m.signatures)))
     else:
         data = jsonio.pretty_bytes(m.statement)
-    if output:
-        jsonio.write_atomic(output, data)
-    else:
-        click.echo(data.decode(), nl=False)
+    (output or destination("-", "export")).write(data)
 
 
 @cli.command()
@@ -225,9 +241,11 @@ def export(manifest: Path, fmt: str, output: Path | None, key: Path | None, root
 @click.option("--rules", type=click.Path(path_type=Path), help="Tolerance rules (YAML; default: `verify:` in repro.yaml).")
 @click.option("--checkout", is_flag=True, help="Rebuild the recorded commit plus its saved diff instead of "
               "requiring the working tree to match.")
-@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Also write the report as JSON here.")
-@click.option("--junit", "junit_path", type=click.Path(path_type=Path), help="Also write a JUnit XML report here.")
-@click.option("--attest", "attest_path", type=click.Path(path_type=Path), help="Also write the signed verdict "
+@click.option("--json", "json_out", type=OutputDestination("JSON report"), help="Also write the report as JSON here "
+              "(- for standard output; the text report then goes to standard error).")
+@click.option("--junit", "junit_out", type=OutputDestination("JUnit report"), help="Also write a JUnit XML report here "
+              "(- for standard output).")
+@click.option("--attest", "attest_out", type=OutputDestination("verdict", allow_stdout=False), help="Also write the signed verdict "
               "(JSON Lines of DSSE envelopes: SLSA verification summary and test result) here; it is always "
               "written beside the replay's manifest, and a refusal is attested here as FAILED.")
 @click.option("--manifest", "output_manifest", type=click.Path(path_type=Path),
@@ -245,9 +263,10 @@ def export(manifest: Path, fmt: str, output: Path | None, key: Path | None, root
               "untrusted key. Unsafe: nothing then vouches for what the manifest asks to run.")
 @click.option("--mlflow", "log_mlflow", is_flag=True, help="Log the verdict, the replay report and the replay's "
               "manifest to MLflow, with the original manifest (the active run or a new one).")
-@click.option("--quiet", "-q", is_flag=True, help="Only the report.")
-def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, attest_path, output_manifest, no_sign, key,
-           root, keep_workspace, sandbox, network, unsafe_allow_untrusted, log_mlflow, quiet) -> None:
+@quiet_option("Only the report.")
+def replay(manifest: Path, pubkeys, rules, checkout, json_out: Destination | None, junit_out: Destination | None,
+           attest_out: Destination | None, output_manifest, no_sign, key, root, keep_workspace, sandbox, network,
+           unsafe_allow_untrusted, log_mlflow, quiet) -> None:
     """Rerun a recorded run (a manifest, or a bundle from `repro pack`) in a sandbox and prove its outputs reproduce.
 
     \b
@@ -262,19 +281,19 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, atte
     manifest, 3 signature or integrity failure (untrusted, tampered, inputs or code changed),
     130 / 143 interrupted by SIGINT / SIGTERM (no verdict claimed).
     """
-    from repro.evidence import jsonio, signing
+    from repro.evidence import signing
     from repro.paths import check_output_target
     from repro.replay.orchestrate import ReplayOptions, replay as do_replay
     from repro.report.formats import get_format
 
-    for path, what in ((json_path, "JSON report"), (junit_path, "JUnit report"), (output_manifest, "replay manifest")):
-        if path is not None:
-            check_output_target(path, what, create_parents=what == "replay manifest")
+    if output_manifest is not None:
+        check_output_target(output_manifest, "replay manifest", create_parents=True)
+    to_stderr = stdout_taken((json_out, junit_out))
 
     opts = ReplayOptions(
         manifest_path=manifest, pubkeys=tuple(pubkeys), allow_untrusted=unsafe_allow_untrusted, root=root,
         rules_path=rules, checkout=checkout, keep_workspace=keep_workspace, output_manifest=output_manifest,
-        sign=not no_sign, key_path=key, quiet=quiet, attest=attest_path, sandbox=sandbox, network=network,
+        sign=not no_sign, key_path=key, quiet=quiet, attest=attest_out and attest_out.path, sandbox=sandbox, network=network,
     )
     from repro.bundle import is_bundle
 
@@ -288,11 +307,10 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, atte
             opts, say=_say(quiet),
             load_key=lambda: signing.load_private_key(key),
         )
-    if json_path:
-        jsonio.write_atomic(json_path, get_format("json").render(report).encode("utf-8"))
-    if junit_path:
-        jsonio.write_atomic(junit_path, get_format("junit").render(report).encode("utf-8"))
-    click.echo(get_format("text").render(report), nl=False)
+    for out, fmt in ((json_out, "json"), (junit_out, "junit")):
+        if out is not None:
+            out.write(get_format(fmt).render(report).encode("utf-8"))
+    click.echo(get_format("text").render(report), nl=False, err=to_stderr)
     if log_mlflow:
         from repro.api import ReplayResult
         from repro.mlflow import log_run
@@ -303,7 +321,7 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, atte
 
 @cli.command()
 @click.argument("manifest", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="The bundle to write (default: <run-id>.repro.tar; "
+@click.option("-o", "--output", type=OutputDestination("bundle", allow_stdout=False), help="The bundle to write (default: <run-id>.repro.tar; "
               "a name ending in .zst writes a zstd-compressed tar).")
 @click.option("--no-image", is_flag=True, help="Leave out the container image (the replay must then have or pull it).")
 @click.option("--no-inputs", is_flag=True, help="Leave out the inputs (the replay then needs them in place).")
@@ -312,7 +330,7 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, atte
 @click.option("--key", type=click.Path(path_type=Path), help="Private key to sign the bundle's index with.")
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False),
               help="Project root (default: found from the working directory).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress line.")
+@quiet_option("No progress line.")
 def pack(manifest: Path, output, no_image, no_inputs, rules, pubkeys, key, root, quiet) -> None:
     """Put a run in one signed file that replays with no network, registry or checkout.
 
@@ -323,7 +341,7 @@ def pack(manifest: Path, output, no_image, no_inputs, rules, pubkeys, key, root,
     """
     from repro.bundle.cli import pack_command
 
-    click.echo(pack_command(manifest, output=output, include_image=not no_image, include_inputs=not no_inputs,
+    click.echo(pack_command(manifest, output=output and output.path, include_image=not no_image, include_inputs=not no_inputs,
                             rules=rules, pubkeys=pubkeys, key=key, root=root, say=_say(quiet), quiet=quiet))
 
 
@@ -332,7 +350,7 @@ def pack(manifest: Path, output, no_image, no_inputs, rules, pubkeys, key, root,
 @click.option("-C", "--directory", "directory", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Where to extract (created; must be empty).")
 @_pubkey
-@click.option("--quiet", "-q", is_flag=True, help="No progress line.")
+@quiet_option("No progress line.")
 def unpack(bundle: Path, directory: Path, pubkeys, quiet: bool) -> None:
     """Extract a bundle after checking its index signature and every member's digest."""
     from repro.bundle.cli import unpack_command
@@ -344,7 +362,8 @@ def unpack(bundle: Path, directory: Path, pubkeys, quiet: bool) -> None:
 @click.argument("before", type=click.Path(path_type=Path))
 @click.argument("after", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
-def diff(before: Path, after: Path, as_json: bool) -> None:
+@quiet_option("Print nothing: the exit code says whether they differ.")
+def diff(before: Path, after: Path, as_json: bool, quiet: bool) -> None:
     """Show what differs between two manifests: code, inputs, outputs, packages, interpreter, OS,
     image, hardware, threads, seeds and environment variables.
 
@@ -360,7 +379,8 @@ def diff(before: Path, after: Path, as_json: bool) -> None:
     from repro.report.formats import get_diff_format
 
     report = diff_manifests(Manifest.load(before), Manifest.load(after), before_name=str(before), after_name=str(after))
-    click.echo(get_diff_format("json" if as_json else "text").render(report), nl=False)
+    if as_json or not quiet:
+        click.echo(get_diff_format("json" if as_json else "text").render(report), nl=False)
     sys.exit(OK if report.identical else NOT_REPRODUCED)
 
 
@@ -369,7 +389,7 @@ def diff(before: Path, after: Path, as_json: bool) -> None:
 @click.option("--digest", type=click.Choice(["xxh3_128", "sha256"]), help="Digest algorithm (default: repro.yaml, else xxh3_128).")
 @click.option("--no-cache", is_flag=True, help="Read every file, ignoring the stat cache in .repro/cache/.")
 @click.option("--json", "as_json", is_flag=True, help="Print the artifacts as the manifest would record them.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress line.")
+@quiet_option("No progress line.")
 def hash_(paths: tuple[Path, ...], digest: str | None, no_cache: bool, as_json: bool, quiet: bool) -> None:
     """Print the digests a manifest would record for PATHS (files or directories).
 
@@ -393,9 +413,9 @@ def hash_(paths: tuple[Path, ...], digest: str | None, no_cache: bool, as_json: 
 
 
 def main() -> None:
-    verbose = "--verbose" in sys.argv[1:2] or "--verbose" in sys.argv
+    state: dict = {}  # the group's callback notes --verbose here, so an error knows how to be shown
     try:
-        cli.main(standalone_mode=False, prog_name="repro")
+        cli.main(standalone_mode=False, prog_name="repro", obj=state)
     except click.exceptions.Abort:
         click.echo("repro: aborted", err=True)
         sys.exit(130)
@@ -408,7 +428,7 @@ def main() -> None:
         click.echo(f"repro: {e.message}", err=True)
         sys.exit(e.exit_code)
     except ReproError as e:
-        if verbose:
+        if state.get("verbose"):
             raise
         click.echo(f"repro: error: {e.message}", err=True)
         sys.exit(e.exit_code)
@@ -418,7 +438,7 @@ def main() -> None:
     except BrokenPipeError:
         sys.exit(OK)
     except Exception as e:  # a bug in repro: one line for the user, the traceback on request
-        if verbose:
+        if state.get("verbose"):
             raise
         click.echo(f"repro: internal error: {type(e).__name__}: {e} (rerun with --verbose for the traceback)", err=True)
         sys.exit(INTERNAL)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from repro.evidence import signing, subjects
 from repro.data.digest import FileEntry, digest_file, fingerprint, tree_root_digest
-from repro.errors import IntegrityError
+from repro.errors import IntegrityError, ReproError
 from repro.evidence.manifest import Manifest, check_relpath
 
 
@@ -137,21 +137,104 @@ def check_subjects(manifest: Manifest, root: Path) -> int:
     return len(files)
 
 
-def verify(path: Path, pubkeys: tuple[Path, ...] | list[Path] = (), *, check_files: bool = True,
-           allow_unsigned: bool = False, root: Path | None = None) -> VerifyResult:
-    manifest = Manifest.load(path)
-    keyid = None
-    if not (allow_unsigned and not manifest.signatures):
-        keyid = manifest.verify(trusted_keys(pubkeys))
-    files = 0
-    if not check_files:
-        check_file_lists(manifest)
-    if check_files:
-        files += check_sidecars(manifest, path)
-        if root is None:
+PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+CHECKS = ("parse", "signature", "file_lists", "sidecars", "artifacts", "subjects")
+"""The checks of `repro verify`, in the order they run: strict JSON and schema, the signature,
+directory lists against their root digests, the files beside the manifest, the recorded inputs
+and outputs on disk, and the outputs' sha256 subjects."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check's outcome: `files` counts what it read from disk."""
+
+    name: str
+    status: str
+    detail: str = ""
+    files: int = 0
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Every check `repro verify` ran, passed or not, for a machine-readable result: the first
+    failure stops the checks after it (they are `skipped`), and `error` is what `verify` raises."""
+
+    path: Path
+    manifest: Manifest | None
+    keyid: str | None
+    checks: tuple[Check, ...]
+    error: ReproError | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def files_checked(self) -> int:
+        return sum(c.files for c in self.checks if c.name in ("sidecars", "artifacts"))
+
+
+def verification_report(path: Path, pubkeys: tuple[Path, ...] | list[Path] = (), *, check_files: bool = True,
+                        allow_unsigned: bool = False, root: Path | None = None) -> VerifyReport:
+    """Run the checks in order, recording each; never raises for a failed check (the report's
+    `error` holds it), so a result can be written for exactly the failures that matter."""
+    done: list[Check] = []
+    state: dict = {"manifest": None, "keyid": None}
+
+    def parse() -> Check:
+        state["manifest"] = Manifest.load(path)
+        return Check("parse", PASSED, "strict JSON, schema")
+
+    def signature() -> Check:
+        m = state["manifest"]
+        if allow_unsigned and not m.signatures:
+            return Check("signature", SKIPPED, "unsigned, allowed")
+        state["keyid"] = m.verify(trusted_keys(pubkeys))
+        return Check("signature", PASSED, f"keyid {state['keyid']}")
+
+    def file_lists() -> Check:
+        check_file_lists(state["manifest"])
+        return Check("file_lists", PASSED, "directory file lists match their root digests")
+
+    def sidecars() -> Check:
+        return Check("sidecars", PASSED, "logs and code diff beside the manifest",
+                     check_sidecars(state["manifest"], path))
+
+    def project_root() -> Path:
+        if state.get("root") is None:
             from repro.config import find_project_root
 
-            root = find_project_root(Path.cwd())
-        files += check_artifacts(manifest, root)
-        check_subjects(manifest, root)
-    return VerifyResult(manifest, keyid, files)
+            state["root"] = root if root is not None else find_project_root(Path.cwd())
+        return state["root"]
+
+    def artifacts() -> Check:
+        r = project_root()
+        return Check("artifacts", PASSED, f"recorded inputs and outputs under {r}", check_artifacts(state["manifest"], r))
+
+    def subjects_() -> Check:
+        n = check_subjects(state["manifest"], project_root())
+        return Check("subjects", PASSED, "output files against their sha256 subjects", n)
+
+    steps = [parse, signature, file_lists, sidecars, artifacts, subjects_]
+    error: ReproError | None = None
+    for name, step in zip(CHECKS, steps):
+        if error is not None:
+            done.append(Check(name, SKIPPED, "not run: an earlier check failed"))
+        elif not check_files and name in ("sidecars", "artifacts", "subjects"):
+            done.append(Check(name, SKIPPED, "--no-files"))
+        else:
+            try:
+                done.append(step())
+            except ReproError as e:
+                error = e
+                done.append(Check(name, FAILED, e.message))
+    return VerifyReport(path, state["manifest"], state["keyid"], tuple(done), error)
+
+
+def verify(path: Path, pubkeys: tuple[Path, ...] | list[Path] = (), *, check_files: bool = True,
+           allow_unsigned: bool = False, root: Path | None = None) -> VerifyResult:
+    """Verify, raising the first failure (the error classes name the exit code)."""
+    report = verification_report(path, pubkeys, check_files=check_files, allow_unsigned=allow_unsigned, root=root)
+    if report.error is not None:
+        raise report.error
+    return VerifyResult(report.manifest, report.keyid, report.files_checked)

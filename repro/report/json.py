@@ -1,4 +1,5 @@
-"""Reports for programs: stable, indented JSON described by `schemas/replay-report.schema.json`.
+"""Reports for programs: stable, indented JSON described by the schemas in `schemas/` (replay report,
+verify result, diff result).
 
 Keys come in a fixed order and numbers are always finite (NaN and infinity become null), so a CI
 job can parse the report with any JSON library and diff two reports line by line.
@@ -7,12 +8,15 @@ job can parse the report with any JSON library and diff two reports line by line
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from repro.compare.verdict import Verdict
 from repro.replay.drift import DiffReport
 from repro.replay.result import ReplayReport
 from repro.report.summary import counts, finite, verdict_line
+
+if TYPE_CHECKING:
+    from repro.evidence.verify import VerifyReport
 
 SCHEMA_VERSION = 1
 REPLAY_SCHEMA = "replay-report.schema.json"
@@ -83,3 +87,34 @@ class JsonDiffFormat:
             "identical": report.identical,
             "changes": [c.to_json() for c in report.changes],
         })
+
+
+VERIFY_SCHEMA = "verify-result.schema.json"
+DIFF_SCHEMA = "diff-result.schema.json"
+
+
+def verify_document(report: VerifyReport) -> dict[str, Any]:
+    """`repro verify --json`: what was checked, by which key, with what result; described by
+    `schemas/verify-result.schema.json`. The manifest digest is the sha256 of its signed payload
+    (what a verdict's `inputAttestations` names), so re-indenting the file does not change it."""
+    from repro.evidence.verdict import payload_digest
+
+    m = report.manifest
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "manifest",
+        "path": str(report.path),
+        "verified": report.ok,
+        "exit_code": 0 if report.error is None else report.error.exit_code,
+        "error": None if report.error is None else report.error.message,
+        "run_id": None if m is None else m.predicate["run_id"],
+        "manifest_digest": None if m is None else payload_digest(m),
+        "signed": None if m is None else bool(m.signatures),
+        "keyid": report.keyid,
+        "files_checked": report.files_checked,
+        "checks": [{"name": c.name, "status": c.status, "detail": c.detail, "files": c.files} for c in report.checks],
+    }
+
+
+def verify_json(report: VerifyReport) -> str:
+    return _dumps(verify_document(report))

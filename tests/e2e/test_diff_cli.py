@@ -6,6 +6,10 @@ import json
 import sys
 from pathlib import Path
 
+from jsonschema import Draft202012Validator
+
+from repro.evidence import validation
+from repro.report.json import DIFF_SCHEMA
 from tests.conftest import repro_cli
 
 
@@ -29,6 +33,7 @@ def test_runs_with_different_seeds_differ_in_seed_and_outputs(example, keys):
     as_json = repro_cli("diff", "--json", "a.json", "b.json", cwd=example)
     assert as_json.returncode == 1, as_json.stderr
     doc = json.loads(as_json.stdout)
+    Draft202012Validator(validation.load(DIFF_SCHEMA)).validate(doc)
     assert doc["identical"] is False
     assert {"facet": "seeds", "key": "seed", "before": 7, "after": 8} in doc["changes"]
 
@@ -39,7 +44,10 @@ def test_a_manifest_against_itself_has_no_differences(example, keys):
     assert result.returncode == 0, result.stderr
     assert "no differences" in result.stdout
     doc = json.loads(repro_cli("diff", "--json", "a.json", "a.json", cwd=example).stdout)
+    Draft202012Validator(validation.load(DIFF_SCHEMA)).validate(doc)
     assert doc["identical"] is True and doc["changes"] == []
+    quiet = repro_cli("diff", "-q", "a.json", "a.json", cwd=example)
+    assert quiet.returncode == 0 and quiet.stdout == ""
 
 
 def test_a_changed_package_version_is_named_with_both_versions(example, keys):
