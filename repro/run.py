@@ -20,6 +20,7 @@ from repro import __version__, observe
 from repro import run_dir as run_dirs
 from repro.evidence import subjects, validation
 from repro.capture import code as code_facet
+from repro.capture import distributed
 from repro.capture.run_records import MANIFEST_NAME, RUNS_DIR, outputs_written_by_runs, write_index
 from repro.capture import env as env_facet
 from repro.capture import seeds as seeds_facet
@@ -536,6 +537,8 @@ def execute_run(
                             after=after, disabled=disabled, say=say, run_dir=run_dir,
                             replaying=replay_of is not None)
         warnings.extend(observed.warnings)
+        job = distributed.section(events, spec.argv, spec.root, ignore=spec.ignore)
+        warnings.extend(distributed.warnings(job))
         outputs += observed.outputs
         stored = _store_outputs(outputs, spec, warnings) if spec.store.get("enabled", True) else {}
         observed_state = {e["path"] for e in observed.state}
@@ -571,6 +574,8 @@ def execute_run(
             "observed": observed.section,
             "warnings": warnings,
         }
+        if job is not None:
+            predicate["distributed"] = job
         if replay_of is not None:
             predicate["replay_of"] = replay_of
         manifest, raw = _seal(spec.manifest_path, predicate, outputs, key, names, spec.root)
