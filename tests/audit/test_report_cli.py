@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 import re
 
-from tests.audit.conftest import IMG_NAME, SCRIPT_NAME, Project
+import pytest
+
+from tests.audit.project import IMG_NAME, SCRIPT_NAME, Project
+
+
+@pytest.fixture
+def project(audit_project: Project) -> Project:
+    return audit_project
 
 
 def keyid(p: Project) -> str:

@@ -1,4 +1,5 @@
-"""Real runs and replays of a copy of the example, made once per module: a signed run whose
+"""Real runs and replays of a copy of the example, made once per test session (the audit and
+the browser tests share them; the `audit_project` fixture in tests/conftest.py): a signed run whose
 outputs include a tolerance-compared array and a file named like an HTML tag, a replay that
 reproduces it within tolerance and one that does not, and an unsigned run."""
 
@@ -9,8 +10,6 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 from tests.conftest import repro_cli
 from tests.examples import make_example
@@ -50,9 +49,7 @@ def attested(stdout: str) -> Path:
     return Path(re.search(r"^attested\s+(\S+)$", stdout, re.M).group(1))
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Project:
-    base = tmp_path_factory.mktemp("audit")
+def make_project(base: Path) -> Project:
     xdg = base / "xdg"
     root = make_example(base / "logreg")
     (root / "train.py").write_text(TRAIN)  # left uncommitted: the run records a dirty tree and its diff
