@@ -321,6 +321,42 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_out: Destination | Non
 
 @cli.command()
 @click.argument("manifest", type=click.Path(path_type=Path))
+@click.option("--replay", "replays", multiple=True, type=click.Path(path_type=Path), metavar="VERDICT",
+              help="A replay's signed verdict (*.intoto.jsonl) to report on (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["html", "markdown"]), default="html", show_default=True,
+              help="html: one self-contained page; markdown: the same sections for a pull request or a wiki.")
+@click.option("-o", "--output", type=OutputDestination("report"),
+              help="Write the report here (atomically; - for stdout).")
+@click.option("--pdf", "pdf_path", type=OutputDestination("PDF", allow_stdout=False),
+              help="Also print the HTML page to this PDF through headless Chromium.")
+@_pubkey
+@click.option("--no-files", is_flag=True, help="Do not check the recorded files on disk (the report then says so).")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False),
+              help="Project root the recorded paths are relative to (default: found from the working directory).")
+@click.option("--allow-untrusted", is_flag=True, help="Report on a manifest signed by a key that is not trusted "
+              "here, marked UNTRUSTED (a signature by a trusted key that fails is always refused).")
+@quiet_option("Print nothing but errors and the report asked for.")
+def report(manifest: Path, replays, fmt: str, output, pdf_path, pubkeys, no_files: bool, root: Path | None,
+           allow_untrusted: bool, quiet: bool) -> None:
+    """Render a verified run and its replays as one page a reviewer reads (HTML, Markdown or PDF).
+
+    \b
+    The manifest and every replay verdict are verified first: a tampered manifest, or a verdict
+    that does not verify or is about another run, is refused (exit 3) and nothing is written.
+    An unsigned manifest, or files on disk that no longer match, are reported in red at the top.
+
+    \b
+    Example:
+      repro report run.json --replay .repro/replays/ID/manifest.intoto.jsonl -o audit.html
+    """
+    from repro.audit.cli import report_command
+
+    report_command(manifest, replays=replays, fmt=fmt, output=output, pdf_path=pdf_path, pubkeys=pubkeys,
+                   check_files=not no_files, root=root, allow_untrusted=allow_untrusted, say=_say(quiet))
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=OutputDestination("bundle", allow_stdout=False), help="The bundle to write (default: <run-id>.repro.tar; "
               "a name ending in .zst writes a zstd-compressed tar).")
 @click.option("--no-image", is_flag=True, help="Leave out the container image (the replay must then have or pull it).")

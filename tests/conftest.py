@@ -63,6 +63,14 @@ def example(tmp_path) -> Path:
     return make_example(tmp_path / "logreg")
 
 
+@pytest.fixture(scope="session")
+def audit_project(tmp_path_factory):
+    """Signed and unsigned runs of a copy of the example and two replays (tests/audit/project.py)."""
+    from tests.audit.project import make_project
+
+    return make_project(tmp_path_factory.mktemp("audit"))
+
+
 _DOCKER: tuple[bool, str] | None = None
 
 
@@ -125,6 +133,39 @@ def _bwrap_gate(request):
     if os.environ.get("REPRO_REQUIRE_BWRAP") == "1":
         pytest.fail(f"REPRO_REQUIRE_BWRAP=1 but {reason}")
     pytest.skip(f"{reason}; tests/bwrap/provision.sh installs it")
+
+
+def chromium_path() -> str | None:
+    from repro.audit.pdf import find_chromium
+
+    return find_chromium()
+
+
+def chromium_missing() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    import shutil
+
+    missing = [name for name, found in (("chromium", chromium_path()), ("pdftotext", shutil.which("pdftotext")))
+               if found is None]
+    return f"{' and '.join(missing)} not installed" if missing else None
+
+
+def require_chromium() -> None:
+    """Skip, saying why, where headless Chromium (or pdftotext) is missing — and fail instead
+    under REPRO_REQUIRE_CHROMIUM=1, which CI sets after tests/browser/provision.sh."""
+    reason = chromium_missing()
+    if reason is None:
+        return
+    if os.environ.get("REPRO_REQUIRE_CHROMIUM") == "1":
+        pytest.fail(f"REPRO_REQUIRE_CHROMIUM=1 but {reason}")
+    pytest.skip(f"{reason}; tests/browser/provision.sh installs them")
+
+
+@pytest.fixture(autouse=True)
+def _chromium_gate(request):
+    """Tests marked `chromium` run only where a headless Chromium does (`require_chromium`)."""
+    if request.node.get_closest_marker("chromium") is not None:
+        require_chromium()
 
 
 def _missing_modules(names: tuple[str, ...]) -> list[str]:
