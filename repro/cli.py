@@ -263,10 +263,13 @@ def export(manifest: Path, fmt: str, output: Destination | None, key: Path | Non
               "untrusted key. Unsafe: nothing then vouches for what the manifest asks to run.")
 @click.option("--mlflow", "log_mlflow", is_flag=True, help="Log the verdict, the replay report and the replay's "
               "manifest to MLflow, with the original manifest (the active run or a new one).")
+@click.option("--shape", help="Replay a distributed job at another shape, NODESxTASKS_PER_NODE (e.g. 1x2): the "
+              "launcher's options are rewritten and the change is reported as drift (default: the recorded shape, "
+              "or a refusal where it cannot be had).")
 @quiet_option("Only the report.")
 def replay(manifest: Path, pubkeys, rules, checkout, json_out: Destination | None, junit_out: Destination | None,
            attest_out: Destination | None, output_manifest, no_sign, key, root, keep_workspace, sandbox, network,
-           unsafe_allow_untrusted, log_mlflow, quiet) -> None:
+           unsafe_allow_untrusted, log_mlflow, shape, quiet) -> None:
     """Rerun a recorded run (a manifest, or a bundle from `repro pack`) in a sandbox and prove its outputs reproduce.
 
     \b
@@ -294,6 +297,7 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_out: Destination | Non
         manifest_path=manifest, pubkeys=tuple(pubkeys), allow_untrusted=unsafe_allow_untrusted, root=root,
         rules_path=rules, checkout=checkout, keep_workspace=keep_workspace, output_manifest=output_manifest,
         sign=not no_sign, key_path=key, quiet=quiet, attest=attest_out and attest_out.path, sandbox=sandbox, network=network,
+        shape=shape,
     )
     from repro.bundle import is_bundle
 

@@ -197,3 +197,45 @@ def _part_gate(request):
         if os.environ.get(variable) == "1":
             pytest.fail(f"{variable}=1 but this test {reason}")
         pytest.skip(reason)
+
+
+_SLURM: tuple[bool, str] | None = None
+
+
+def slurm_available() -> tuple[bool, str]:
+    """A controller that answers and at least one node that can run a job, asked for real."""
+    global _SLURM
+    if _SLURM is None:
+        import shutil
+
+        if shutil.which("srun") is None or shutil.which("sinfo") is None:
+            _SLURM = (False, "Slurm's client commands (srun, sinfo) are not installed")
+        else:
+            try:
+                out = subprocess.run(["sinfo", "-h", "-N", "-o", "%N %T"], capture_output=True, text=True, timeout=10)
+                usable = [line for line in out.stdout.splitlines()
+                          if line.split()[-1].rstrip("*") in ("idle", "mixed", "allocated", "completing")]
+                _SLURM = (True, "") if out.returncode == 0 and usable else (
+                    False, f"no Slurm node is ready ({(out.stderr.strip() or out.stdout.strip())[:200]})")
+            except (OSError, subprocess.TimeoutExpired) as e:
+                _SLURM = (False, f"Slurm does not answer ({type(e).__name__})")
+    return _SLURM
+
+
+def slurm_nodes() -> int:
+    out = subprocess.run(["sinfo", "-h", "-N", "-o", "%N"], capture_output=True, text=True, timeout=10)
+    return len(set(out.stdout.split()))
+
+
+@pytest.fixture(autouse=True)
+def _slurm_gate(request):
+    """Tests marked `slurm` skip, saying why, where no Slurm cluster answers — and fail instead
+    under REPRO_REQUIRE_SLURM=1, which CI sets after tests/slurm/provision.sh started one."""
+    if request.node.get_closest_marker("slurm") is None:
+        return
+    ok, reason = slurm_available()
+    if ok:
+        return
+    if os.environ.get("REPRO_REQUIRE_SLURM") == "1":
+        pytest.fail(f"REPRO_REQUIRE_SLURM=1 but {reason}")
+    pytest.skip(f"{reason}; tests/slurm/provision.sh starts a single-host cluster")

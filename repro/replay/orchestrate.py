@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from repro.replay import sandboxing, workspace
+from repro.replay import shape as job_shape
 from repro.capture import code as code_facet
 from repro.capture.run_records import outputs_written_by_runs, signed_by
 from repro.capture.seeds import THREAD_VARIABLES
@@ -24,7 +25,7 @@ from repro.evidence.manifest import Manifest, check_relpath
 from repro.paths import confine
 from repro.replay import codediff
 from repro.replay.logs import compare_logs
-from repro.replay.result import ReplayReport, SandboxReport
+from repro.replay.result import Change, ReplayReport, SandboxReport
 from repro.replay.unexpected import mirror_of, unexpected_verdicts
 from repro.secrets import MASK
 from repro.data.store import Store
@@ -50,6 +51,7 @@ class ReplayOptions:
     quiet: bool = False
     sandbox: str | None = None  # auto | bwrap | copy (default: `sandbox:` of repro.yaml, else auto)
     network: bool = False  # let a bwrap-sandboxed replay reach the network the recorded run did not record
+    shape: str | None = None  # NODESxTASKS: replay a distributed job at another shape, reported as drift
 
 
 def rules_source(path: Path | None, config: dict) -> dict | None:
@@ -323,7 +325,8 @@ def with_state_hints(verdicts: list[Verdict], recorded: dict) -> list[Verdict]:
     return out
 
 
-REPLAY_DRIFT_FACETS = ("packages", "python", "os", "image", "sandbox", "hardware", "threads", "seeds", "environment")
+REPLAY_DRIFT_FACETS = ("packages", "python", "os", "image", "sandbox", "hardware", "distributed", "threads", "seeds",
+                       "environment")
 """What a replay reports as drift: everything around the command, environment variables included,
 so "environment drift: none" is printed only where `repro diff` would show none either."""
 
@@ -357,6 +360,9 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
         if not opts.checkout:
             own = (opts.manifest_path.resolve().parent, *((opts.rules_path,) if opts.rules_path else ()))
             check_code(manifest, root, own, opts.manifest_path, trusted_keys(opts.pubkeys) if keyid else None)
+        reshaped = job_shape.parse_override(opts.shape) if opts.shape else None
+        if reshaped is None:
+            job_shape.check(pred, pred["command"]["argv"], os.environ)
     except ReproError as e:
         attest_refusal(opts, manifest, rules_doc, e, load_key, say)
         raise
@@ -378,6 +384,9 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
         confine_outputs(manifest, ws_root)
         workspace.restore_state(Store.for_project(root), ws_root, state_entries(manifest))
         spec = _replay_spec(manifest, opts, ws_root, root, run_id)
+        if reshaped is not None:
+            spec = replace(spec, argv=tuple(job_shape.override(spec.argv, reshaped)))
+            say(f"replaying at the shape asked for: {reshaped.text()} ({' '.join(spec.argv)})")
         sandbox = SandboxReport(choice.kind, copied, reason=choice.reason)
         if bwrap:
             plan, moved = sandboxing.plan(manifest, choice, root, ws_root, network=opts.network)
@@ -402,12 +411,16 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
             say(f"workspace kept at {scratch}")
         else:
             workspace.remove(scratch)
-    verdicts = [*verdicts, *logs.gating]
+    verdicts = [*verdicts, *logs.gating, *shape_verdicts(pred, outcome.manifest.predicate, reshaped)]
     exit_recorded = pred["command"]["exit_code"]
     exit_replayed = outcome.result.exit_code
     reproduced = bool(verdicts) and all(v.ok for v in verdicts) and exit_recorded == exit_replayed
     changes = tuple(c for c in drift(pred, outcome.manifest.predicate, facets=REPLAY_DRIFT_FACETS)
                     if c.facet != "sandbox" or c.before is not None)  # an unconfined run: the sandbox line says it
+    if reshaped is not None:
+        recorded_shape = job_shape.recorded(pred)
+        changes = (Change("distributed", "shape (--shape)", recorded_shape.text() if recorded_shape else None,
+                          reshaped.text()), *changes)
     refused = outcome.refused_writes
     replay_outside = () if sandbox.sandboxed else tuple(
         o["path"] for o in (outcome.manifest.predicate.get("observed") or {}).get("outside") or ())
@@ -434,6 +447,27 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
         refused_writes=refused,
     )
     return attest_replay(report, opts, manifest, outcome.manifest, outcome.manifest_path, rules_doc, key, say)
+
+
+def shape_verdicts(recorded: dict, replayed: dict, reshaped: job_shape.Shape | None) -> list[Verdict]:
+    """A distributed job that replayed at another shape than recorded (without --shape), or
+    with ranks missing or failed, did not reproduce: never silently a smaller job."""
+    before, after = recorded.get("distributed"), replayed.get("distributed")
+    if before is None:
+        return []
+    if after is None:
+        return [Verdict("job shape", "differs", "shape", "the replay recorded no ranks: its processes carried no "
+                        "launcher's rank variables")]
+    out = []
+    want, got = job_shape.recorded(recorded), job_shape.recorded(replayed)
+    if reshaped is None and want != got:
+        out.append(Verdict("job shape", "differs", "shape", f"recorded {want.text() if want else '?'}, replayed "
+                           f"{got.text() if got else '?'}"))
+    lost = sorted(set(after.get("missing_ranks") or []) | set(after.get("failed_ranks") or []))
+    if lost:
+        out.append(Verdict("job ranks", "differs", "shape", f"rank(s) {', '.join(map(str, lost))} of the replay "
+                           "were missing or did not end normally"))
+    return out
 
 
 def attest_replay(report: ReplayReport, opts: ReplayOptions, manifest: Manifest, replayed: Manifest,

@@ -4,32 +4,12 @@ node and seeding, and a replay through torchrun with the same nproc that is bit-
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import repro_cli
-
-TRAIN = Path(__file__).parent / "distributed" / "ddp_train.py"
-
-
-def torchrun() -> str:
-    beside = Path(sys.executable).parent / "torchrun"
-    return str(beside) if beside.is_file() else shutil.which("torchrun") or "torchrun"
-
-
-def ddp_project(dest: Path) -> Path:
-    dest.mkdir()
-    shutil.copy(TRAIN, dest / "train.py")
-    (dest / ".gitignore").write_text("out/\n*.json\n*.log\n")
-    git = ["git", "-C", str(dest), "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-qm", "ddp"], check=True)
-    return dest
+from tests.e2e.distributed import project as ddp_project, torchrun
 
 
 @pytest.mark.torch
