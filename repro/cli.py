@@ -303,6 +303,53 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_path, junit_path, atte
 
 @cli.command()
 @click.argument("manifest", type=click.Path(path_type=Path))
+@_pubkey
+@click.option("--vary", help="Knobs to vary, comma-separated: threads, hashseed, seed, blas, isa, cwd, listing, tz, "
+              "locale, env:NAME=VALUE (default: all but env:).")
+@click.option("--jobs", type=int, help="Replays at once (default: the CPUs, at most 4).")
+@click.option("--budget", type=int, help="Replays in all, the two baselines included.")
+@click.option("--keep-going", is_flag=True, help="Vary the knobs even when the baseline replays differ.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Also write the findings as JSON here.")
+@click.option("--rules", type=click.Path(path_type=Path), help="Tolerance rules (YAML; default: `verify:` in repro.yaml).")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False),
+              help="Project root (default: found from the working directory).")
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "copy"]), help="What confines each replay (as for "
+              "`repro replay`).")
+@click.option("--unsafe-allow-untrusted", is_flag=True, help="Replay a manifest that is unsigned or signed by an "
+              "untrusted key.")
+@click.option("--quiet", "-q", is_flag=True, help="Only the report.")
+def doctor(manifest: Path, pubkeys, vary, jobs, budget, keep_going, json_path, rules, root, sandbox,
+           unsafe_allow_untrusted, quiet) -> None:
+    """Find what breaks bit-identity: replay twice with nothing changed, then once per knob.
+
+    \b
+    Each knob changes one condition of the replay (the thread count, PYTHONHASHSEED, the BLAS
+    kernel, ...); the table names the knobs the outputs depend on, with the largest error and a
+    fix, and what the injected hook saw inside the run (unseeded generators, seeds from the clock).
+
+    \b
+    Exit codes: 0 deterministic under every variation tried, 1 something breaks bit-identity
+    (or no baseline finished), 2 usage or invalid manifest, 3 signature or integrity failure,
+    130 / 143 interrupted (the findings so far are printed).
+    """
+    from repro.doctor.run import DoctorOptions, doctor as do_doctor
+    from repro.doctor.render import FORMATS
+    from repro.evidence import jsonio
+    from repro.paths import check_output_target
+
+    if json_path is not None:
+        check_output_target(json_path, "JSON report", create_parents=False)
+    report = do_doctor(DoctorOptions(manifest, vary=vary, jobs=jobs, budget=budget, keep_going=keep_going,
+                                     pubkeys=tuple(pubkeys), allow_untrusted=unsafe_allow_untrusted, root=root,
+                                     rules_path=rules, sandbox=sandbox), say=_say(quiet))
+    if json_path:
+        jsonio.write_atomic(json_path, FORMATS["json"].render(report).encode("utf-8"))
+    click.echo(FORMATS["text"].render(report), nl=False)
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="The bundle to write (default: <run-id>.repro.tar; "
               "a name ending in .zst writes a zstd-compressed tar).")
 @click.option("--no-image", is_flag=True, help="Leave out the container image (the replay must then have or pull it).")
