@@ -361,6 +361,50 @@ def report(manifest: Path, replays, fmt: str, output, pdf_path, pubkeys, no_file
 
 @cli.command()
 @click.argument("manifest", type=click.Path(path_type=Path))
+@_pubkey
+@click.option("--vary", help="Knobs to vary, comma-separated: threads, hashseed, seed, blas, isa, cwd, listing, tz, "
+              "locale, env:NAME=VALUE (default: all but env:).")
+@click.option("--jobs", type=int, help="Replays at once (default: the CPUs, at most 4).")
+@click.option("--budget", type=int, help="Replays in all, the two baselines included.")
+@click.option("--keep-going", is_flag=True, help="Vary the knobs even when the baseline replays differ.")
+@click.option("--json", "json_out", type=OutputDestination("JSON report"),
+              help="Also write the findings as JSON here (- for stdout: then the table goes to stderr).")
+@click.option("--rules", type=click.Path(path_type=Path), help="Tolerance rules (YAML; default: `verify:` in repro.yaml).")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False),
+              help="Project root (default: found from the working directory).")
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "copy"]), help="What confines each replay (as for "
+              "`repro replay`).")
+@click.option("--unsafe-allow-untrusted", is_flag=True, help="Replay a manifest that is unsigned or signed by an "
+              "untrusted key.")
+@quiet_option("Only the table.")
+def doctor(manifest: Path, pubkeys, vary, jobs, budget, keep_going, json_out: Destination | None, rules, root, sandbox,
+           unsafe_allow_untrusted, quiet) -> None:
+    """Find what breaks bit-identity: replay twice with nothing changed, then once per knob.
+
+    \b
+    Each knob changes one condition of the replay (the thread count, PYTHONHASHSEED, the BLAS
+    kernel, ...); the table names the knobs the outputs depend on, with the largest error and a
+    fix, and what the injected hook saw inside the run (unseeded generators, seeds from the clock).
+
+    \b
+    Exit codes: 0 deterministic under every variation tried, 1 something breaks bit-identity
+    (or no baseline finished), 2 usage or invalid manifest, 3 signature or integrity failure,
+    130 / 143 interrupted (the findings so far are printed).
+    """
+    from repro.doctor.run import DoctorOptions, doctor as do_doctor
+    from repro.doctor.render import FORMATS
+
+    report = do_doctor(DoctorOptions(manifest, vary=vary, jobs=jobs, budget=budget, keep_going=keep_going,
+                                     pubkeys=tuple(pubkeys), allow_untrusted=unsafe_allow_untrusted, root=root,
+                                     rules_path=rules, sandbox=sandbox), say=_say(quiet))
+    if json_out is not None:
+        json_out.write(FORMATS["json"].render(report).encode("utf-8"))
+    click.echo(FORMATS["text"].render(report), nl=False, err=json_out is not None and json_out.to_stdout)
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=OutputDestination("bundle", allow_stdout=False), help="The bundle to write (default: <run-id>.repro.tar; "
               "a name ending in .zst writes a zstd-compressed tar).")
 @click.option("--no-image", is_flag=True, help="Leave out the container image (the replay must then have or pull it).")

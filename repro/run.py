@@ -441,10 +441,13 @@ def execute_run(
     extra_env: dict[str, str] | None = None,
     replay_of: dict | None = None,
     echo: bool = True,
+    override_env: dict[str, str] | None = None,
 ) -> RunOutcome:
     """`extra_env` are recorded determinism variables a replay restores; `replay_of` points a
     replay's manifest at the original (and makes a SIGINT/SIGTERM end it as `Interrupted`, with
-    nothing sealed); `echo` False keeps the command's output off the terminal (`replay -q`)."""
+    nothing sealed); `echo` False keeps the command's output off the terminal (`replay -q`);
+    `override_env` is set over everything, the seed's PYTHONHASHSEED included (a replay that
+    changes one condition on purpose: repro doctor)."""
     warnings: list[str] = []
     threading.Thread(target=validation.prewarm, args=("manifest.schema.json",), daemon=True).start()
     in_root = spec.input_root or spec.root
@@ -483,7 +486,7 @@ def execute_run(
 
     state_dir(spec.root)
     run_dir = run_dirs.create(spec.root, spec.run_id)
-    repro_env = {**(extra_env or {}), **seeds_facet.child_variables(spec.seed, spec.threads)}
+    repro_env = {**(extra_env or {}), **seeds_facet.child_variables(spec.seed, spec.threads), **(override_env or {})}
     repro_env["REPRO_RUN_DIR"] = str(run_dir)
     repro_env["REPRO_RUN_ID"] = spec.run_id
     repro_env.update(observe.child_variables(spec.observe, spec.root))

@@ -25,6 +25,7 @@ from repro.evidence.manifest import Manifest, check_relpath
 from repro.paths import confine
 from repro.replay import codediff
 from repro.replay.logs import compare_logs
+from repro.replay.conditions import NONE as NO_CHANGE, Conditions
 from repro.replay.result import Change, ReplayReport, SandboxReport
 from repro.replay.unexpected import mirror_of, unexpected_verdicts
 from repro.secrets import MASK
@@ -52,6 +53,8 @@ class ReplayOptions:
     sandbox: str | None = None  # auto | bwrap | copy (default: `sandbox:` of repro.yaml, else auto)
     network: bool = False  # let a bwrap-sandboxed replay reach the network the recorded run did not record
     shape: str | None = None  # NODESxTASKS: replay a distributed job at another shape, reported as drift
+    conditions: Conditions = NO_CHANGE  # what to change on purpose (repro doctor); nothing by default
+    workspace: Path | None = None  # an empty directory to replay in instead of a fresh scratch one
 
 
 def rules_source(path: Path | None, config: dict) -> dict | None:
@@ -161,13 +164,14 @@ def _replay_spec(manifest: Manifest, opts: ReplayOptions, ws_root: Path, root: P
     runner = pred["runner"]
     image = runner.get("image", {}) if runner["name"] == "docker" else {}
     manifest_path = opts.output_manifest or root / ".repro" / "replays" / run_id / "manifest.json"
+    changed = opts.conditions
     return RunSpec(
         root=ws_root,
         cwd=confine(ws_root, cmd["cwd"], what="working directory") if cmd["cwd"] != "." else ws_root,
         argv=tuple(cmd["argv"]),
-        seed=pred["seeds"]["seed"],
+        seed=pred["seeds"]["seed"] if changed.seed is None else changed.seed,
         seed_source="recorded",
-        threads=pred["seeds"]["threads"],
+        threads=pred["seeds"]["threads"] if changed.threads is None else changed.threads,
         inputs=tuple(a["path"] for a in pred["inputs"] if not a.get("state")),
         outputs=tuple(a["path"] for a in pred["outputs"] if not a.get("observed") and not a.get("state")),
         state=tuple(dict.fromkeys(str(confine(ws_root, a["path"], what="state file path"))
@@ -368,9 +372,12 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
         raise
     key = load_key() if (opts.sign and load_key is not None) else None
     env_values, env_unset, env_masked = restored_environment(manifest, config)
+    changed = opts.conditions
+    env_values = {k: v for k, v in env_values.items() if k not in changed.unset}
+    env_unset = [*env_unset, *changed.unset]
 
     run_id = new_run_id()
-    scratch = workspace.create()
+    scratch = opts.workspace or workspace.create()
     try:
         if opts.checkout:
             ws_root = workspace.checkout(root, pred["code"]["commit"], _saved_diff(manifest, opts.manifest_path), scratch)
@@ -402,7 +409,7 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
                 spec, make_runner(spec), say=say, load_key=(lambda: key) if key is not None else None,
                 extra_env={**env_values, **confine_variables(root, sandboxed=sandbox.sandboxed)},
                 replay_of={"run_id": pred["run_id"], "manifest_digest": manifest.digest()},
-                echo=not opts.quiet,
+                echo=not opts.quiet, override_env=changed_variables(changed),
             )
         verdicts = compare_outputs(manifest, outcome.manifest, root, ws_root, rules, Store.for_project(root))
         logs = compare_logs(manifest, opts.manifest_path, outcome.manifest, outcome.manifest_path, rules)
@@ -513,6 +520,12 @@ def attest_refusal(opts: ReplayOptions, manifest: Manifest, rules_doc: dict | No
         say(f"warning: the refusal is not attested: {e}")
         return
     say(f"refusal attested in {opts.attest}")
+
+
+def changed_variables(changed: Conditions) -> dict[str, str]:
+    """The variables a deliberately changed replay sets over everything else (the hook reads
+    REPRO_VARY_LISTING to hand out directory listings in another order)."""
+    return {**changed.env, **({"REPRO_VARY_LISTING": changed.listing} if changed.listing else {})}
 
 
 def confine_variables(recorded_root: Path, *, sandboxed: bool = False) -> dict[str, str]:
