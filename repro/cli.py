@@ -9,7 +9,7 @@ import click
 
 from repro import __version__
 from repro.cli_options import CONTEXT_SETTINGS, OutputDestination, quiet_option, say_to_stderr
-from repro.destination import Destination, destination, stdout_taken
+from repro.destination import Destination, destination, reserved_stdout, stdout_taken
 from repro.errors import INTEGRITY, INTERNAL, INVALID, NOT_REPRODUCED, OK, Interrupted, ReproError, UsageError
 
 EXIT_CODES = f"""\b
@@ -164,14 +164,15 @@ def verify(manifest: Path, pubkeys, no_files: bool, root: Path | None, require_p
     from repro.evidence.verify import verification_report
     from repro.report.json import verify_json
 
-    result = verification_report(manifest, pubkeys, check_files=not no_files, root=root)
-    if json_out is not None:
-        json_out.write(verify_json(result).encode("utf-8"))
-    if result.error is not None:
-        raise result.error
-    files = "" if no_files else f"; {result.files_checked} recorded files match"
-    if not quiet:
-        click.echo(f"OK: {manifest} signed by {result.keyid}{files}", err=stdout_taken((json_out,)))
+    with reserved_stdout(stdout_taken((json_out,))):
+        result = verification_report(manifest, pubkeys, check_files=not no_files, root=root)
+        if json_out is not None:
+            json_out.write(verify_json(result).encode("utf-8"))
+        if result.error is not None:
+            raise result.error
+        files = "" if no_files else f"; {result.files_checked} recorded files match"
+        if not quiet:
+            click.echo(f"OK: {manifest} signed by {result.keyid}{files}")
 
 
 @cli.command()
@@ -284,9 +285,8 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_out: Destination | Non
     manifest, 3 signature or integrity failure (untrusted, tampered, inputs or code changed),
     130 / 143 interrupted by SIGINT / SIGTERM (no verdict claimed).
     """
-    from repro.evidence import signing
     from repro.paths import check_output_target
-    from repro.replay.orchestrate import ReplayOptions, replay as do_replay
+    from repro.replay.orchestrate import ReplayOptions
     from repro.report.formats import get_format
 
     if output_manifest is not None:
@@ -299,28 +299,45 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_out: Destination | Non
         sign=not no_sign, key_path=key, quiet=quiet, attest=attest_out and attest_out.path, sandbox=sandbox, network=network,
         shape=shape,
     )
-    from repro.bundle import is_bundle
+    with reserved_stdout(to_stderr):
+        report = _replay_reporting_refusal(manifest, opts, key, quiet, json_out, junit_out)
+        for out, fmt in ((json_out, "json"), (junit_out, "junit")):
+            if out is not None:
+                out.write(get_format(fmt).render(report).encode("utf-8"))
+        click.echo(get_format("text").render(report), nl=False)
+        if log_mlflow:
+            from repro.api import ReplayResult
+            from repro.mlflow import log_run
 
-    if is_bundle(manifest):
-        from repro.bundle.replay import replay_bundle
-
-        report = replay_bundle(manifest, opts, say=_say(quiet), load_key=lambda: signing.load_private_key(key),
-                               progress=False if quiet else None)
-    else:
-        report = do_replay(
-            opts, say=_say(quiet),
-            load_key=lambda: signing.load_private_key(key),
-        )
-    for out, fmt in ((json_out, "json"), (junit_out, "junit")):
-        if out is not None:
-            out.write(get_format(fmt).render(report).encode("utf-8"))
-    click.echo(get_format("text").render(report), nl=False, err=to_stderr)
-    if log_mlflow:
-        from repro.api import ReplayResult
-        from repro.mlflow import log_run
-
-        _say(quiet)(f"logged to MLflow run {log_run(manifest, replay=ReplayResult(report))}")
+            _say(quiet)(f"logged to MLflow run {log_run(manifest, replay=ReplayResult(report))}")
     sys.exit(OK if report.reproduced else NOT_REPRODUCED)  # NOTHING VERIFIED is not a success either
+
+
+def _replay_reporting_refusal(manifest: Path, opts, key: Path | None, quiet: bool, json_out: Destination | None,
+                              junit_out: Destination | None):
+    """Replay a manifest or a bundle; a refusal (exit 2 or 3) is still written to the JSON and
+    JUnit reports, so a CI page shows exactly the failures that matter, then raised."""
+    from repro.bundle import is_bundle
+    from repro.evidence import signing
+    from repro.replay.orchestrate import replay as do_replay
+    from repro.replay.result import Refusal, utc_now_seconds
+    from repro.report.formats import render_refusal
+
+    started_at = utc_now_seconds()
+    try:
+        if is_bundle(manifest):
+            from repro.bundle.replay import replay_bundle
+
+            return replay_bundle(manifest, opts, say=_say(quiet), load_key=lambda: signing.load_private_key(key),
+                                 progress=False if quiet else None)
+        return do_replay(opts, say=_say(quiet), load_key=lambda: signing.load_private_key(key))
+    except ReproError as e:
+        if e.exit_code in (INVALID, INTEGRITY):
+            refusal = Refusal.from_error(manifest, e, started_at)
+            for out, fmt in ((json_out, "json"), (junit_out, "junit")):
+                if out is not None:
+                    out.write(render_refusal(fmt, refusal).encode("utf-8"))
+        raise
 
 
 @cli.command()

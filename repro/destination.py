@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import IO, Iterable, Iterator
 
 from repro.errors import UsageError, WriteError
 
 STDOUT = "-"
+
+_reserved: list[IO[str]] = []  # the real standard output while `reserved_stdout` holds it
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,11 @@ class Destination:
 
             write_atomic(self.path, data)
             return
+        out = _reserved[-1] if _reserved else sys.stdout
         try:
-            sys.stdout.flush()
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
+            out.flush()
+            out.buffer.write(data)
+            out.buffer.flush()
         except BrokenPipeError:
             raise
         except OSError as e:
@@ -76,3 +80,21 @@ def stdout_taken(destinations: Iterable[Destination | None]) -> bool:
         raise UsageError(f"only one document can go to standard output ('-'): {on_stdout[0].what} and "
                          f"{on_stdout[1].what} both ask for it")
     return bool(on_stdout)
+
+
+@contextmanager
+def reserved_stdout(taken: bool) -> Iterator[None]:
+    """While a document is to go to standard output, everything else written there (the text
+    report, the replayed command's echoed output) goes to standard error instead; only
+    `Destination.write` reaches the real standard output."""
+    if not taken:
+        yield
+        return
+    saved = sys.stdout
+    _reserved.append(saved)
+    sys.stdout = sys.stderr
+    try:
+        yield
+    finally:
+        sys.stdout = saved
+        _reserved.pop()

@@ -8,6 +8,7 @@ original outputs can be touched. Every path taken from the manifest is confined 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -26,7 +27,7 @@ from repro.paths import confine
 from repro.replay import codediff
 from repro.replay.logs import compare_logs
 from repro.replay.conditions import NONE as NO_CHANGE, Conditions
-from repro.replay.result import Change, ReplayReport, SandboxReport
+from repro.replay.result import Change, ReplayReport, SandboxReport, utc_now_seconds
 from repro.replay.unexpected import mirror_of, unexpected_verdicts
 from repro.secrets import MASK
 from repro.data.store import Store
@@ -265,9 +266,10 @@ def skipped_verdict(name: str, recorded: dict, replayed: dict | None) -> Verdict
 
 
 def compare_outputs(manifest: Manifest, replay: Manifest, root: Path, ws_root: Path, rules: RuleSet,
-                    store: Store) -> list[Verdict]:
+                    store: Store, timings: dict[str, float] | None = None) -> list[Verdict]:
     """A verdict for every recorded output file, plus one for every file the replay wrote that the
-    run did not record (wherever it is), naming the missing output it mirrors when there is one."""
+    run did not record (wherever it is), naming the missing output it mirrors when there is one.
+    `timings` receives the seconds each content comparison took (a digest match takes none)."""
     recorded = manifest.predicate
     replayed = {f["path"]: f for a in replay.predicate["outputs"] for f in a.get("files", [a])}
     verdicts: list[Verdict] = []
@@ -301,7 +303,10 @@ def compare_outputs(manifest: Manifest, replay: Manifest, root: Path, ws_root: P
                     verdicts.append(Verdict(name, "differs", label, "digest differs; the recorded bytes are neither in "
                                             "the store nor on disk, so no tolerance comparison is possible"))
                 continue
+            t0 = time.perf_counter()
             verdicts.append(compare_file(name, original, replayed_path, rules))
+            if timings is not None:
+                timings[name] = time.perf_counter() - t0
     missing = [v.path for v in verdicts if v.status == "missing"]
     extra = unexpected_verdicts(replayed, names, missing)
     extra = [v if rules.rule_for(v.path).compare
@@ -340,6 +345,7 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     from repro.replay.environment import without
     from repro.run import execute_run, make_runner
 
+    started_at = utc_now_seconds()
     manifest = Manifest.load(opts.manifest_path)
     rules_doc: dict | None = None
     try:
@@ -411,7 +417,8 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
                 replay_of={"run_id": pred["run_id"], "manifest_digest": manifest.digest()},
                 echo=not opts.quiet, override_env=changed_variables(changed),
             )
-        verdicts = compare_outputs(manifest, outcome.manifest, root, ws_root, rules, Store.for_project(root))
+        timings: dict[str, float] = {}
+        verdicts = compare_outputs(manifest, outcome.manifest, root, ws_root, rules, Store.for_project(root), timings)
         logs = compare_logs(manifest, opts.manifest_path, outcome.manifest, outcome.manifest_path, rules)
     finally:
         if opts.keep_workspace:
@@ -452,6 +459,8 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
         logs=logs.shown,
         sandbox=sandbox,
         refused_writes=refused,
+        started_at=started_at,
+        compare_s=tuple(timings.items()),
     )
     return attest_replay(report, opts, manifest, outcome.manifest, outcome.manifest_path, rules_doc, key, say)
 

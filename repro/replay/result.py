@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from repro.compare import Verdict
+from repro.errors import ReproError
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,10 @@ class ReplayReport:
     """Absolute paths outside the workspace the replayed program tried to write and was refused."""
     attestation: str | None = None
     """The signed verdict (`*.intoto.jsonl`) written for this replay, if any."""
+    started_at: str | None = None
+    """When the replay started (UTC, ISO 8601 to the second): the JUnit suite's timestamp."""
+    compare_s: tuple[tuple[str, float], ...] = ()
+    """Seconds spent comparing each output, by path: the JUnit cases' times."""
 
     @property
     def sandboxed(self) -> bool:
@@ -98,3 +104,36 @@ class ReplayReport:
             return (f"the recorded run failed with exit {self.exit_code_recorded}; "
                     "the replay failed the same way")
         return None
+
+
+REFUSED = "REFUSED"
+
+
+def utc_now_seconds() -> str:
+    """Now in UTC as JUnit's timestamp wants it: ISO 8601 to the second, no zone suffix."""
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A replay refused before it claimed a verdict (exit 2 or 3: an untrusted signature, a
+    changed input, bad rules). Reported like a verdict, so a CI page shows exactly these failures."""
+
+    manifest: str
+    run_id: str | None
+    reason: str
+    exit_code: int
+    started_at: str
+
+    @classmethod
+    def from_error(cls, manifest_path: Path, error: ReproError, started_at: str) -> Refusal:
+        """The run id when the manifest can be read at all (a refusal may be that it cannot)."""
+        from repro.evidence.manifest import Manifest
+
+        try:
+            run_id: str | None = Manifest.load(manifest_path).predicate["run_id"]
+        except (ReproError, KeyError, TypeError):
+            run_id = None
+        return cls(str(manifest_path), run_id, error.message, error.exit_code, started_at)

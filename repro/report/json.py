@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from repro.compare.verdict import Verdict
 from repro.replay.drift import DiffReport
-from repro.replay.result import ReplayReport
+from repro.replay.result import REFUSED, Refusal, ReplayReport
 from repro.report.summary import counts, finite, verdict_line
 
 if TYPE_CHECKING:
@@ -63,6 +63,21 @@ def replay_document(report: ReplayReport) -> dict[str, Any]:
         "sandboxed": report.sandboxed,
         "sandbox": report.sandbox.to_json(),
         "refused_writes": list(report.refused_writes),
+        "started_at": report.started_at,
+    }
+
+
+def refusal_document(refusal: Refusal) -> dict[str, Any]:
+    """A refused replay in the replay report's schema: outcome REFUSED, the reason, the exit code."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "manifest": refusal.manifest,
+        "run_id": refusal.run_id,
+        "reproduced": False,
+        "outcome": REFUSED,
+        "summary": f"REFUSED: {refusal.reason}",
+        "refusal": {"exit_code": refusal.exit_code, "reason": refusal.reason},
+        "started_at": refusal.started_at,
     }
 
 
@@ -73,6 +88,9 @@ class JsonFormat:
 
     def render(self, report: ReplayReport) -> str:
         return _dumps(replay_document(report))
+
+    def render_refusal(self, refusal: Refusal) -> str:
+        return _dumps(refusal_document(refusal))
 
 
 class JsonDiffFormat:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 import re
+import socket
 import xml.etree.ElementTree as ET
 from typing import ClassVar
 
 from repro.compare.verdict import Verdict
-from repro.replay.result import NOTHING_VERIFIED, ReplayReport
+from repro.replay.result import NOTHING_VERIFIED, Refusal, ReplayReport, utc_now_seconds
 from repro.report.summary import (
     duration_text,
     error_text,
@@ -29,6 +30,7 @@ from repro.report.summary import (
 SUITE_NAME = "repro replay"
 OUTPUT_CLASS = "repro.outputs"
 COMMAND_CLASS = "repro.command"
+REPLAY_CLASS = "repro.replay"
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -48,9 +50,26 @@ def _seconds(value: float) -> str:
     return f"{value:.3f}" if math.isfinite(value) else "0"
 
 
-def _output_case(suite: ET.Element, v: Verdict) -> bool:
+def suite_name(manifest: str) -> str:
+    """Named after the manifest, so several replays in one pipeline stay apart on a CI page."""
+    return f"{SUITE_NAME} {manifest}"
+
+
+def _suite(manifest: str, started_at: str | None) -> tuple[ET.Element, ET.Element]:
+    name = suite_name(manifest)
+    root = ET.Element("testsuites", {"name": _xml(name)})
+    suite = _sub(root, "testsuite", name=name, timestamp=started_at or utc_now_seconds(), hostname=socket.gethostname())
+    return root, suite
+
+
+def _document(root: ET.Element) -> str:
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _output_case(suite: ET.Element, v: Verdict, seconds: float) -> bool:
     """One test case per output; returns True when it failed."""
-    case = _sub(suite, "testcase", classname=OUTPUT_CLASS, name=v.path)
+    case = _sub(suite, "testcase", classname=OUTPUT_CLASS, name=v.path, time=_seconds(seconds))
     errors = error_text(v)
     if not v.compared:
         _sub(case, "skipped", message=v.detail)
@@ -75,8 +94,7 @@ class JunitFormat:
     name: ClassVar[str] = "junit"
 
     def render(self, report: ReplayReport) -> str:
-        root = ET.Element("testsuites", {"name": SUITE_NAME})
-        suite = _sub(root, "testsuite", name=SUITE_NAME)
+        root, suite = _suite(report.manifest, report.started_at)
         props = _sub(suite, "properties")
         for name, value in (
             ("manifest", report.manifest),
@@ -100,12 +118,13 @@ class JunitFormat:
             failures += 1
             message = f"exit code {report.exit_code_replayed}, recorded {report.exit_code_recorded}"
             _sub(command, "failure", message, message=message, type="exit_code")
+        seconds = dict(report.compare_s)
         for v in report.verdicts:
-            failures += int(_output_case(suite, v))
+            failures += int(_output_case(suite, v, seconds.get(v.path, 0.0)))
         nothing = report.outcome == NOTHING_VERIFIED
         if nothing:
             failures += 1
-            case = _sub(suite, "testcase", classname=OUTPUT_CLASS, name="outputs")
+            case = _sub(suite, "testcase", classname=OUTPUT_CLASS, name="outputs", time="0")
             _sub(case, "failure", verdict_line(report), message="nothing verified", type="nothing_verified")
 
         tests = str(len(report.verdicts) + 1 + int(nothing))
@@ -120,5 +139,24 @@ class JunitFormat:
         out += [f"warning: {w}" for w in report.warnings]
         out.append(f"recorded duration {duration_text(report.duration_recorded_s)}")
         _sub(suite, "system-out", "\n".join(out))
-        ET.indent(root)
-        return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+        return _document(root)
+
+    def render_refusal(self, refusal: Refusal) -> str:
+        """A refused replay as one test case in error, naming the reason: CI lists it with the
+        failures instead of showing an empty test tab."""
+        root, suite = _suite(refusal.manifest, refusal.started_at)
+        props = _sub(suite, "properties")
+        for name, value in (("manifest", refusal.manifest), ("run_id", refusal.run_id or ""),
+                            ("exit_code", str(refusal.exit_code))):
+            _sub(props, "property", name=name, value=value)
+        case = _sub(suite, "testcase", classname=REPLAY_CLASS, name="replay", time="0")
+        kind = "integrity" if refusal.exit_code == 3 else "invalid"
+        _sub(case, "error", f"repro replay refused (exit {refusal.exit_code}): {refusal.reason}",
+             message=refusal.reason, type=kind)
+        for el in (root, suite):
+            el.set("tests", "1")
+            el.set("failures", "0")
+            el.set("errors", "1")
+            el.set("time", "0")
+        suite.set("skipped", "0")
+        return _document(root)

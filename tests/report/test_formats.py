@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import socket
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -12,7 +14,7 @@ from repro.evidence import validation
 from repro.compare import Verdict
 from repro.replay.drift import DiffReport
 from repro.errors import UsageError
-from repro.replay.result import Change, ReplayReport
+from repro.replay.result import Change, Refusal, ReplayReport
 from repro.report.formats import DIFF_FORMATS, FORMATS, get_diff_format, get_format
 from repro.report.interface import DiffFormat, ReplayFormat
 from repro.report.json import REPLAY_SCHEMA
@@ -128,7 +130,10 @@ def test_junit_has_one_case_per_output_plus_the_exit_code():
     report = make_report()
     root = _junit(report)
     suites = root.findall("testsuite")
-    assert len(suites) == 1 and suites[0].get("name") == "repro replay"
+    assert len(suites) == 1 and suites[0].get("name") == "repro replay run.json"  # named after the manifest
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", suites[0].get("timestamp"))
+    assert suites[0].get("hostname") == socket.gethostname()
+    assert all(c.get("time") is not None for c in suites[0].iter("testcase"))
     outputs = suites[0].findall("testcase[@classname='repro.outputs']")
     assert [c.get("name") for c in outputs] == [v.path for v in report.verdicts]  # '<&>' escaped and read back
     assert len(suites[0].findall("testcase[@classname='repro.command']")) == 1
@@ -214,3 +219,17 @@ def test_an_output_not_compared_is_skipped_in_every_format():
     case = [c for c in suite.findall("testcase") if c.get("name") == "lightning_logs/events.out"][0]
     assert case.find("skipped").get("message").startswith("recorded, not compared")
     assert "skipped" in get_format("text").render(report)
+
+
+def test_a_refusal_is_a_junit_error_case_and_a_schema_valid_json_report():
+    refusal = Refusal("run.json", "20260101T000000Z-aaaaaa", "data/train.csv does not match its recorded digest", 3,
+                      "2026-01-02T00:00:00")
+    root = ET.fromstring(get_format("junit").render_refusal(refusal).encode("utf-8"))
+    suite = root.find("testsuite")
+    assert suite.get("name") == "repro replay run.json" and suite.get("errors") == "1" and suite.get("tests") == "1"
+    assert suite.get("timestamp") == "2026-01-02T00:00:00" and suite.get("hostname")
+    error = suite.find("testcase/error")
+    assert error.get("message") == refusal.reason and error.get("type") == "integrity"
+    doc = json.loads(get_format("json").render_refusal(refusal))
+    Draft202012Validator(validation.load(REPLAY_SCHEMA)).validate(doc)
+    assert doc["outcome"] == "REFUSED" and doc["refusal"] == {"exit_code": 3, "reason": refusal.reason}
