@@ -237,7 +237,7 @@ def export(manifest: Path, fmt: str, output: Destination | None, key: Path | Non
 
 
 @cli.command()
-@click.argument("manifest", type=click.Path(path_type=Path))
+@click.argument("manifests", nargs=-1, type=click.Path(path_type=Path))
 @_pubkey
 @click.option("--rules", type=click.Path(path_type=Path), help="Tolerance rules (YAML; default: `verify:` in repro.yaml).")
 @click.option("--checkout", is_flag=True, help="Rebuild the recorded commit plus its saved diff instead of "
@@ -267,10 +267,19 @@ def export(manifest: Path, fmt: str, output: Destination | None, key: Path | Non
 @click.option("--shape", help="Replay a distributed job at another shape, NODESxTASKS_PER_NODE (e.g. 1x2): the "
               "launcher's options are rewritten and the change is reported as drift (default: the recorded shape, "
               "or a refusal where it cannot be had).")
+@click.option("--slurm", "slurm", is_flag=True, help="Replay each MANIFEST as a Slurm job (sbatch, resources from its "
+              "recorded shape), collect every verdict, print one table; exit 0 only when all reproduce.")
+@click.option("--sbatch-arg", "sbatch_args", multiple=True, metavar="ARG", help="With --slurm: an sbatch option "
+              "added after the shape's resources, which it overrides (repeatable, e.g. --sbatch-arg=--partition=gpu).")
+@click.option("--time-limit", type=click.IntRange(min=1), help="With --slurm: each job's time limit in minutes "
+              "(default: ten times the recorded duration, plus five).")
+@click.option("--wait-timeout", type=click.FloatRange(min=1), default=3600, show_default=True,
+              help="With --slurm: seconds to wait for all jobs; those still running are then cancelled.")
 @quiet_option("Only the report.")
-def replay(manifest: Path, pubkeys, rules, checkout, json_out: Destination | None, junit_out: Destination | None,
-           attest_out: Destination | None, output_manifest, no_sign, key, root, keep_workspace, sandbox, network,
-           unsafe_allow_untrusted, log_mlflow, shape, quiet) -> None:
+def replay(manifests: tuple[Path, ...], pubkeys, rules, checkout, json_out: Destination | None,
+           junit_out: Destination | None, attest_out: Destination | None, output_manifest, no_sign, key, root,
+           keep_workspace, sandbox, network, unsafe_allow_untrusted, log_mlflow, shape, slurm, sbatch_args, time_limit,
+           wait_timeout, quiet) -> None:
     """Rerun a recorded run (a manifest, or a bundle from `repro pack`) in a sandbox and prove its outputs reproduce.
 
     \b
@@ -287,7 +296,24 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_out: Destination | Non
     """
     from repro.paths import check_output_target
     from repro.replay.orchestrate import ReplayOptions
+    from repro.replay.slurm import manifests_or_usage
     from repro.report.formats import get_format
+
+    manifests_or_usage(manifests, slurm)
+    if slurm:
+        from repro.config import find_project_root
+        from repro.replay import slurm as fanout
+
+        with reserved_stdout(stdout_taken((json_out,))):
+            report = fanout.fan_out(fanout.FanoutOptions(
+                manifests=manifests, root=(root or find_project_root(Path.cwd())).resolve(), pubkeys=tuple(pubkeys),
+                allow_untrusted=unsafe_allow_untrusted, rules_path=rules, sign=not no_sign, key_path=key,
+                sbatch_args=tuple(sbatch_args), time_limit_min=time_limit, timeout_s=wait_timeout), say=_say(quiet))
+            if json_out is not None:
+                json_out.write(fanout.json_bytes(report))
+            click.echo(fanout.render(report), nl=False)
+        sys.exit(OK if report.all_reproduced else NOT_REPRODUCED)
+    manifest = manifests[0]
 
     if output_manifest is not None:
         check_output_target(output_manifest, "replay manifest", create_parents=True)

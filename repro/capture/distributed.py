@@ -59,8 +59,8 @@ class RankProcess:
     def number(self, layer: str, table: Mapping[str, tuple[str, ...]]) -> int | None:
         for name in table[layer]:
             value = self.variables.get(name)
-            if value is not None and value.strip().isdigit():
-                return int(value)
+            if _int(value) is not None:
+                return _int(value)
         return None
 
     def layers(self) -> tuple[str, ...]:
@@ -263,8 +263,16 @@ def section(events: list[dict], argv: Iterable[str], root: Path, *, ignore: Iter
     return out
 
 
+MAX_NUMBER = 10**7
+"""The largest rank, size or node count believed: the records are the program's to write, and a
+manifest holds only numbers it can sign."""
+
+
 def _int(value: str | None) -> int | None:
-    return int(value) if value is not None and value.strip().isdigit() else None
+    if value is None or not value.strip().isdigit() or len(value.strip()) > 8:
+        return None
+    number = int(value)
+    return number if number <= MAX_NUMBER else None
 
 
 def _ranks(numbers: list[int]) -> str:

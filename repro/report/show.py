@@ -91,6 +91,25 @@ def _grouped(arts: list[dict]) -> list[str]:
     return lines + ["  (grouped by directory; --full lists every file)"]
 
 
+def _distributed(dist: dict | None) -> list[str]:
+    """The job's launcher and shape, a line per node, and the ranks it lacks."""
+    if not dist:
+        return []
+    from repro.capture.distributed import shape_text
+
+    lines = [f"job        {' > '.join(dist['layers'])}, {shape_text(dist['shape'])}"
+             + (f", {dist['communication'][0]['backend']}" if dist.get("communication") else "")]
+    for node in dist["nodes"]:
+        cpu = (node.get("hardware") or {}).get("cpu") or {}
+        hardware = f"{cpu.get('model', '?')}, {len((node.get('hardware') or {}).get('gpus') or [])} GPU(s)" \
+            if node.get("hardware") else "hardware not reported"
+        lines.append(f"node       {node['name']}: rank(s) {', '.join(map(str, node['ranks'])) or '-'}; {hardware}")
+    for key, what in (("missing_ranks", "missing"), ("failed_ranks", "failed")):
+        if dist.get(key):
+            lines.append(f"           {what} rank(s): {', '.join(map(str, dist[key]))}")
+    return lines
+
+
 def render(manifest: Manifest, *, signature_status: str, full: bool = False) -> str:
     p = manifest.predicate
     cmd = p["command"]
@@ -157,6 +176,7 @@ def render(manifest: Manifest, *, signature_status: str, full: bool = False) -> 
     lines.append(f"           flags {' '.join(cpu.get('flags', [])) or '-'}")
     for g in hw.get("gpus", []):
         lines.append(f"gpu        {g.get('name')} driver {g.get('driver')} cuda {g.get('cuda')} {g.get('uuid')}")
+    lines.extend(_distributed(p.get("distributed")))
     s = p["seeds"]
     seeded = ", ".join(f"{x['lib']}={x['value']}" for x in s["seeded"]) or "nothing"
     lines.append(f"seed       {s['seed']} ({s['source']}); seeded {seeded}")

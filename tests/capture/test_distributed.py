@@ -108,3 +108,10 @@ def test_the_hook_keeps_the_same_numeric_flags_as_the_hardware_facet():
     text = (Path(distributed.__file__).parents[1] / "inject" / "site" / "sitecustomize.py").read_text()
     block = re.search(r"_NUMERIC_FLAGS = \((.*?)\)\n", text, re.S).group(1)
     assert tuple(re.findall(r'"([^"]+)"', block)) == NUMERIC_FLAGS
+
+
+def test_numbers_a_manifest_cannot_hold_are_not_believed():
+    events = slurm_rank(10, 0, "n", 0, ntasks=2, nnodes=1)
+    events[1]["variables"]["SLURM_NTASKS"] = "9" * 30
+    dist = section(events)
+    assert dist["world_size"] == 1 and dist["missing_ranks"] == []

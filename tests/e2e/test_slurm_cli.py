@@ -98,3 +98,29 @@ def test_ddp_training_under_srun_replays_bit_identically(tmp_path, keys):
     replay = cli(where, keys, "replay", "run.json", env={"DDP_PORT": str(free_port())})
     assert replay.returncode == 0, replay.stdout + replay.stderr
     assert "REPRODUCED: 3 outputs (3 identical)" in replay.stdout
+
+
+def test_fan_out_of_three_manifests_one_tampered_gives_two_reproduced_and_one_refused(tmp_path, keys):
+    where = project(tmp_path / "p")
+    nodes = ["-N", "2"] if slurm_nodes() >= 2 else []
+    for seed in (1, 2, 3):
+        result = cli(where, keys, "run", "-q", "--seed", str(seed), "--manifest", f"run{seed}.json", "--", "srun",
+                     *nodes, "-n", "2", sys.executable, "ranks.py")
+        assert result.returncode == 0, result.stderr
+    tampered = json.loads((where / "run3.json").read_text())
+    tampered["predicate"]["seeds"]["seed"] = 4
+    (where / "run3.json").write_text(json.dumps(tampered))
+
+    fan = cli(where, keys, "replay", "--slurm", "run1.json", "run2.json", "run3.json", "--json", "fan.json",
+              "--wait-timeout", "120")
+    assert fan.returncode == 1, fan.stdout + fan.stderr
+    summary = json.loads((where / "fan.json").read_text())
+    assert [r["verdict"] for r in summary["replays"]] == ["REPRODUCED", "REPRODUCED", "REFUSED"]
+    assert "signature" in summary["replays"][2]["detail"] and summary["replays"][2]["job_id"] is None
+    assert all(Path(r["attestation"]).is_file() for r in summary["replays"][:2])
+    assert summary["replays"][0]["resources"][:2] == ["--nodes", "2" if nodes else "1"]
+    assert "NOT ALL REPRODUCED: 2 of 3 replay(s) reproduced" in fan.stdout
+
+    rejected = cli(where, keys, "replay", "--slurm", "run1.json", "--sbatch-arg=--partition=no-such-partition")
+    assert rejected.returncode == 1 and "SLURM ERROR" in rejected.stdout and "submission rejected" in rejected.stdout
+    assert "Traceback" not in rejected.stderr
