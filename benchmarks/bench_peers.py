@@ -1,6 +1,6 @@
 """repro against its peers, DVC and ReproZip: same files, same machine, one run.
 
-    python benchmarks/bench_peers.py [--repeat 3] [--small] [--workdir DIR] [--keep]
+    python benchmarks/bench_peers.py [--repeat 3] [--warmup 1] [--small] [--workdir DIR] [--keep]
 
 Each peer is installed by the benchmark into a virtual environment of its own under the work
 directory (``pip install dvc`` / ``pip install reprozip``; --dvc-spec and --reprozip-spec pin a
@@ -21,7 +21,8 @@ on all of them alike:
 - the loop that opens and reads the 100,000 files: ``repro run`` (the files not declared, so every
   one is observed) against ``reprozip trace``.
 
-The run cases get one untimed warm-up round. The table has medians and minimums, the ratio to the
+The run cases get --warmup untimed rounds first (the stat cache repro's runs use is filled before
+either). The table has medians and minimums, the ratio to the
 bare command, and each peer's median over the repro row it is set against.
 """
 
@@ -176,6 +177,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--big-gib", type=float, default=None, help="size of the large file (default 2, 0.1 with --small)")
     ap.add_argument("--files", type=int, default=None, help="number of small files (default 100000, 5000 with --small)")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed rounds of the run cases first (0 at full size saves minutes)")
     ap.add_argument("--small", action="store_true", help="a quick check: 0.1 GiB and 5,000 files")
     ap.add_argument("--workdir", type=Path, default=None, help="where the environments and data go (default: the system temp dir)")
     ap.add_argument("--keep", action="store_true", help="do not delete the work directory")
@@ -284,9 +286,10 @@ def main() -> int:
             if peer.skipped:
                 print(f"{peer.name} skipped: {peer.skipped}", flush=True)
 
-        for c in cases:
-            if c.warmup:
-                run_case(c, env, timed=False)
+        for _ in range(args.warmup):
+            for c in cases:
+                if c.warmup:
+                    run_case(c, env, timed=False)
         for rep in range(args.repeat):
             for c in cases:
                 run_case(c, env)
