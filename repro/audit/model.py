@@ -65,6 +65,7 @@ class ReplayResult:
     """One replay: its signed verdict, and the details the replay report beside it holds."""
 
     name: str
+    file: str
     outcome: str
     result: str
     time: str
@@ -462,7 +463,8 @@ def replay_result(ev: ReplayEvidence) -> ReplayResult:
         warnings = tuple(str(w) for w in report["warnings"])
         summary = str(report["summary"])
     notes = tuple(n for n in (ev.report_note, ev.machine_note if ev.replay_manifest is not None else None) if n)
-    return ReplayResult(ev.name, _outcome(c, report), c.result, c.time_verified, c.keyid, _machine(ev), summary,
+    name = f"replay {report['replay_run_id']}" if report is not None else ev.name
+    return ReplayResult(name, ev.name, _outcome(c, report), c.result, c.time_verified, c.keyid, _machine(ev), summary,
                         outputs, c.passed, c.failed, drift, warnings, notes)
 
 
@@ -488,7 +490,9 @@ def provenance(p: dict, replays: tuple[ReplayResult, ...], code_text: str) -> Pr
                for a in outputs_art]
     runner = p["runner"]
     where = str((runner.get("image") or {}).get("pinned", "")) if runner["name"] == "docker" else "host"
-    command = GraphNode("command", _command_text(p["command"]["argv"]), f"{where}; {code_text}")
+    argv = p["command"]["argv"]
+    shown = _command_text([argv[0].rpartition("/")[2], *argv[1:]]) if argv else ""
+    command = GraphNode("command", shown, f"{where}; {code_text}")
     replay_nodes = [GraphNode("replay", r.name, f"{r.outcome}, {r.time}", r.good) for r in replays]
     shown_outputs = outputs_art[:MAX_GRAPH_NODES]
     edges = []
