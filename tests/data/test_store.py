@@ -50,5 +50,8 @@ def test_many_puts_scan_the_store_once_while_they_fit(tmp_path, monkeypatch):
         f = tmp_path / f"f{i}"
         f.write_bytes(bytes([i]) * 30)
         assert store.put(f, digest_file(f, "xxh3_128"), 30)
-    assert len(scans) == 2  # the first put, and the one that no longer fits (and evicts)
-    assert sum(size for _, size, _ in original(store)) <= 1000
+    assert len(scans) == 1  # 900 bytes fit: only the first put looked
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * 300)
+    assert store.put(big, digest_file(big, "xxh3_128"), 300)  # does not fit: a scan, and evictions
+    assert len(scans) == 2 and sum(size for _, size, _ in original(store)) <= 1000
