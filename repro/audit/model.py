@@ -370,10 +370,13 @@ def _hardware(p: dict) -> Section:
     ]
     tables = []
     if hw.get("gpus"):
-        keys = ("name", "driver", "cuda", "memory_bytes", "uuid")
-        rows = tuple(tuple(size_text(g[k]) if k == "memory_bytes" and isinstance(g.get(k), int) else str(g.get(k, ""))
-                           for k in keys) for g in hw["gpus"])
-        tables.append(Table(("GPU", "driver", "CUDA", "memory", "uuid"), rows, "GPUs", mono=(4,), ident="gpus"))
+        def mib(g: dict) -> str:
+            return size_text(g["memory_mib"] * 1024 * 1024) if isinstance(g.get("memory_mib"), int) else ""
+
+        rows = tuple((str(g.get("name", "")), str(g.get("driver", "")), str(g.get("compute_capability", "")), mib(g),
+                      str(g.get("uuid", ""))) for g in hw["gpus"])
+        tables.append(Table(("GPU", "driver", "compute capability", "memory", "uuid"), rows, "GPUs", mono=(4,),
+                            ident="gpus"))
     return Section("hardware", 5, "Hardware", "Hardware", tuple(facts), tuple(tables))
 
 
@@ -392,7 +395,7 @@ def _seeds(p: dict) -> Section:
         Fact("threads", str(s["threads"]) if s.get("threads") is not None else "not pinned"),
     ]
     if s.get("not_seeded"):
-        facts.append(Fact("not seeded", ", ".join(str(x.get("lib", x)) if isinstance(x, dict) else str(x)
+        facts.append(Fact("not seeded", "; ".join(f"{x.get('lib')}: {x.get('reason')}" if isinstance(x, dict) else str(x)
                                                   for x in s["not_seeded"])))
     tables = []
     if s.get("variables"):
