@@ -167,4 +167,5 @@ def load_replay(path: Path, manifest: Manifest, pubkeys: tuple[Path, ...] = ()) 
     if report is not None and report.get("run_id") != manifest.predicate["run_id"]:
         report, report_note = None, "the replay report beside the verdict is about another run: not shown"
     replayed, machine_note = _replay_manifest_beside(path, manifest, trusted)
-    return ReplayEvidence(path.name, checked, report, report_note, replayed, machine_note)
+    shown = f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+    return ReplayEvidence(shown, checked, report, report_note, replayed, machine_note)

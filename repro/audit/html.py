@@ -65,7 +65,8 @@ def diff_lines(diff: str) -> list[tuple[str, str]]:
 
 def replay_facts(rp: ReplayResult) -> tuple[Fact, ...]:
     return (Fact("verdict", f"{rp.outcome} (signed result {rp.result})"), Fact("summary", rp.summary),
-            Fact("verified at", rp.time), Fact("signed by", rp.signer, mono=True), Fact("machine", rp.machine))
+            Fact("verified at", rp.time), Fact("signed by", rp.signer, mono=True), Fact("machine", rp.machine),
+            Fact("verdict file", rp.file, mono=True))
 
 
 def render(report: AuditReport) -> str:

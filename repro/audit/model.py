@@ -65,6 +65,7 @@ class ReplayResult:
     """One replay: its signed verdict, and the details the replay report beside it holds."""
 
     name: str
+    file: str
     outcome: str
     result: str
     time: str
@@ -369,10 +370,13 @@ def _hardware(p: dict) -> Section:
     ]
     tables = []
     if hw.get("gpus"):
-        keys = ("name", "driver", "cuda", "memory_bytes", "uuid")
-        rows = tuple(tuple(size_text(g[k]) if k == "memory_bytes" and isinstance(g.get(k), int) else str(g.get(k, ""))
-                           for k in keys) for g in hw["gpus"])
-        tables.append(Table(("GPU", "driver", "CUDA", "memory", "uuid"), rows, "GPUs", mono=(4,), ident="gpus"))
+        def mib(g: dict) -> str:
+            return size_text(g["memory_mib"] * 1024 * 1024) if isinstance(g.get("memory_mib"), int) else ""
+
+        rows = tuple((str(g.get("name", "")), str(g.get("driver", "")), str(g.get("compute_capability", "")), mib(g),
+                      str(g.get("uuid", ""))) for g in hw["gpus"])
+        tables.append(Table(("GPU", "driver", "compute capability", "memory", "uuid"), rows, "GPUs", mono=(4,),
+                            ident="gpus"))
     return Section("hardware", 5, "Hardware", "Hardware", tuple(facts), tuple(tables))
 
 
@@ -391,7 +395,7 @@ def _seeds(p: dict) -> Section:
         Fact("threads", str(s["threads"]) if s.get("threads") is not None else "not pinned"),
     ]
     if s.get("not_seeded"):
-        facts.append(Fact("not seeded", ", ".join(str(x.get("lib", x)) if isinstance(x, dict) else str(x)
+        facts.append(Fact("not seeded", "; ".join(f"{x.get('lib')}: {x.get('reason')}" if isinstance(x, dict) else str(x)
                                                   for x in s["not_seeded"])))
     tables = []
     if s.get("variables"):
@@ -462,17 +466,16 @@ def replay_result(ev: ReplayEvidence) -> ReplayResult:
         warnings = tuple(str(w) for w in report["warnings"])
         summary = str(report["summary"])
     notes = tuple(n for n in (ev.report_note, ev.machine_note if ev.replay_manifest is not None else None) if n)
-    return ReplayResult(ev.name, _outcome(c, report), c.result, c.time_verified, c.keyid, _machine(ev), summary,
+    name = f"replay {report['replay_run_id']}" if report is not None else ev.name
+    return ReplayResult(name, ev.name, _outcome(c, report), c.result, c.time_verified, c.keyid, _machine(ev), summary,
                         outputs, c.passed, c.failed, drift, warnings, notes)
 
 
 def _results(p: dict, replays: tuple[ReplayResult, ...]) -> Section:
-    notes = () if replays else ("no replay given (--replay FILE.intoto.jsonl): the outputs are recorded, not yet "
-                                "shown to reproduce",)
-    subjects = tuple((a["path"], size_text(a["size"]), digest_text(a["digest"])) for a in p["outputs"])
-    tables = (Table(("recorded output", "size", "digest"), subjects, "recorded outputs", mono=(0, 2), ident="subjects"),)
+    notes = () if replays else (f"no replay given (--replay FILE.intoto.jsonl): the {len(p['outputs'])} outputs listed "
+                                "under Data are recorded, not yet shown to reproduce",)
     return Section("results", 7, "Results and their verification", "Results, their verification, and changes over time",
-                   tables=tables if not replays else (), notes=notes)
+                   notes=notes)
 
 
 # --- 8. provenance ------------------------------------------------------------------------------
@@ -488,7 +491,9 @@ def provenance(p: dict, replays: tuple[ReplayResult, ...], code_text: str) -> Pr
                for a in outputs_art]
     runner = p["runner"]
     where = str((runner.get("image") or {}).get("pinned", "")) if runner["name"] == "docker" else "host"
-    command = GraphNode("command", _command_text(p["command"]["argv"]), f"{where}; {code_text}")
+    argv = p["command"]["argv"]
+    shown = _command_text([argv[0].rpartition("/")[2], *argv[1:]]) if argv else ""
+    command = GraphNode("command", shown, f"{where}; {code_text}")
     replay_nodes = [GraphNode("replay", r.name, f"{r.outcome}, {r.time}", r.good) for r in replays]
     shown_outputs = outputs_art[:MAX_GRAPH_NODES]
     edges = []

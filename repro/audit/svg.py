@@ -21,15 +21,18 @@ def _short(text: str, limit: int) -> str:
 def histogram(h: ErrorHistogram, *, label: str = "") -> Markup:
     """Bars per decade of |recorded - replayed|, exact zeros and overflow at the ends; bar
     heights on a log scale of the count (one stray element still shows), counts on hover."""
-    bars = [("0", h.zero, "exactly equal")]
-    bars += [(str(h.low_exp + i), c, f"[1e{h.low_exp + i}, 1e{h.low_exp + i + 1})") for i, c in enumerate(h.counts)]
-    bars.append(("≥", h.over, f"1e{h.high_exp} or more"))
+    # (kind, tick label or "", count, what the bar holds)
+    bars = [("zero", "0", h.zero, "exactly equal")]
+    for i, c in enumerate(h.counts):
+        exp = h.low_exp + i
+        bars.append(("bin", f"1e{exp}" if exp % 4 == 0 else "", c, f"[1e{exp}, 1e{exp + 1})"))
+    bars.append(("over", "≥", h.over, f"1e{h.high_exp} or more"))
     if h.nan:
-        bars.append(("NaN", h.nan, "NaN"))
-    bar_w, gap, left, top, plot_h = 12, 2, 34, 8, 56
-    width = left + len(bars) * (bar_w + gap) + 8
+        bars.append(("over", "NaN", h.nan, "NaN"))
+    bar_w, gap, left, top, plot_h = 14, 2, 34, 8, 60
+    width = left + len(bars) * (bar_w + gap) + 12
     height = top + plot_h + 30
-    peak = max((c for _, c, _ in bars), default=0)
+    peak = max((c for _, _, c, _ in bars), default=0)
     scale = math.log10(1 + peak) or 1.0
     out = [f'<svg class="hist" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
            f'height="{height}" role="img" aria-label="{escape(label or "histogram of absolute errors")}">',
@@ -37,16 +40,15 @@ def histogram(h: ErrorHistogram, *, label: str = "") -> Markup:
            f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 6}" y2="{top + plot_h}" stroke="{MUTED}"/>',
            f'<text x="{left - 4}" y="{top + 8}" text-anchor="end" font-size="9" fill="{NEUTRAL}">{peak}</text>',
            f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" font-size="9" fill="{NEUTRAL}">0</text>']
-    for n, (tick, count, span) in enumerate(bars):
+    for n, (kind, tick, count, span) in enumerate(bars):
         x = left + n * (bar_w + gap)
         bh = 0.0 if not count else max(1.5, plot_h * math.log10(1 + count) / scale)
-        color = NEUTRAL if tick == "0" else (BAD if tick in ("≥", "NaN") else "#0969da")
+        color = NEUTRAL if kind == "zero" else BAD if kind == "over" else "#0969da"
         out.append(f'<rect x="{x}" y="{top + plot_h - bh:.1f}" width="{bar_w}" height="{bh:.1f}" fill="{color}">'
                    f"<title>{escape(span)}: {count}</title></rect>")
-        if tick in ("0", "≥", "NaN") or (tick.lstrip("-").isdigit() and int(tick) % 6 == 0):
-            text = tick if tick in ("0", "≥", "NaN") else f"1e{tick}"
+        if tick:
             out.append(f'<text x="{x + bar_w / 2}" y="{top + plot_h + 12}" text-anchor="middle" font-size="9" '
-                       f'fill="{NEUTRAL}">{escape(text)}</text>')
+                       f'fill="{NEUTRAL}">{escape(tick)}</text>')
     out.append(f'<text x="{left}" y="{height - 4}" font-size="9" fill="{NEUTRAL}">|recorded − replayed| per decade '
                f'(bar height: log of the count)</text>')
     out.append("</svg>")

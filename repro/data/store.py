@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from repro.data.digest import digest_file, new_hasher
@@ -23,6 +23,9 @@ CHUNK = 1 << 20
 class Store:
     directory: Path
     max_bytes: int = DEFAULT_MAX_BYTES
+    _known: list[int] = field(default_factory=list, compare=False, repr=False)
+    """Bytes in the store as of its last scan plus what was put since, so storing a run's
+    10,000 outputs scans the store once, not once per file (which was quadratic)."""
 
     @classmethod
     def for_project(cls, root: Path, settings: dict | None = None) -> "Store":
@@ -104,6 +107,9 @@ class Store:
 
     def _make_room(self, incoming: int) -> None:
         """Evict the least recently used entries until `incoming` bytes fit under the limit."""
+        if self._known and self._known[0] + incoming <= self.max_bytes:
+            self._known[0] += incoming
+            return
         entries = sorted(self.usage())
         total = sum(size for _, size, _ in entries)
         for _, size, path in entries:
@@ -114,3 +120,4 @@ class Store:
                 total -= size
             except FileNotFoundError:
                 pass
+        self._known[:] = [total + incoming]

@@ -101,6 +101,17 @@ def _bulk_checks(defs: dict) -> dict[str, Any]:
         )
 
     checks = {"#/$defs/relpath": path_ok, "#/$defs/file": file_ok, "#/$defs/subject": subject_ok}
+    sha256 = defs.get("sha256_subject", {}).get("properties", {}).get("digest", {})
+    if sha256.get("required") == ["sha256"] and sha256.get("additionalProperties") is False:
+        sha256_re = re.compile(sha256["properties"]["sha256"]["pattern"])
+
+        def sha256_subject_ok(e: Any) -> bool:
+            """What schema version 2 asks of every subject on top of `subject`: sha256 alone."""
+            d = e.get("digest") if type(e) is dict else None
+            return (type(d) is dict and len(d) == 1 and type(d.get("sha256")) is str
+                    and sha256_re.search(d["sha256"]) is not None)
+
+        checks["#/$defs/sha256_subject"] = sha256_subject_ok
     if kinds and artifact_keys == {"path", "kind", "size", "digest", "files", *flags}:
         checks["#/$defs/artifact"] = artifact_ok
     return checks

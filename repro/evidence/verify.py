@@ -123,13 +123,14 @@ def check_subjects(manifest: Manifest, root: Path) -> int:
     if pred["schema_version"] < 2 or not pred["outputs"]:
         return 0
     recorded = {f["path"]: f for a in pred["outputs"] for f in a.get("files", [a])}
+    top_level = {a["path"] for a in pred["outputs"]}  # once: a set per subject was quadratic in the outputs
     files = []
     for s in manifest.statement["subject"]:
         entry = recorded.get(s["name"])
         if entry is None:
             raise IntegrityError(f"subject {s['name']} is not a recorded output")
         named = subjects.Named(s["name"], root / check_relpath(s["name"], what="subject"), entry["size"], entry.get("link"),
-                               follow=s["name"] in {a["path"] for a in pred["outputs"]})
+                               follow=s["name"] in top_level)
         files.append((named, None))
     for s, now in zip(manifest.statement["subject"], subjects.sha256_subjects(files, subjects.SUBJECT_ALGORITHM)):
         if now["digest"] != s["digest"]:

@@ -49,6 +49,13 @@ def attested(stdout: str) -> Path:
     return Path(re.search(r"^attested\s+(\S+)$", stdout, re.M).group(1))
 
 
+def make_keys(xdg: Path) -> Path:
+    """A config home holding a fresh key pair made by `repro keygen`."""
+    result = repro_cli("keygen", env={"XDG_CONFIG_HOME": str(xdg)})
+    assert result.returncode == 0, result.stderr
+    return xdg
+
+
 def make_project(base: Path) -> Project:
     xdg = base / "xdg"
     root = make_example(base / "logreg")

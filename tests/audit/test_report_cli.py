@@ -97,3 +97,14 @@ def test_changed_output_on_disk_is_shown_in_red(project: Project) -> None:
 def test_no_destination_is_a_usage_error(project: Project) -> None:
     result = project.cli("report", "run.json")
     assert result.returncode == 2 and "-o FILE" in result.stderr
+
+
+def test_a_key_not_trusted_here_is_refused_unless_allowed_and_then_marked(project: Project, tmp_path) -> None:
+    from tests.audit.project import make_keys
+
+    other = make_keys(tmp_path / "other") / "repro" / "signing-key.pub.pem"
+    refused = project.cli("report", "run.json", "--pubkey", str(other), "-o", "-")
+    assert refused.returncode == 3 and refused.stdout == "" and "not verify against any trusted key" in refused.stderr
+    allowed = project.cli("report", "run.json", "--pubkey", str(other), "--allow-untrusted", "-o", "-")
+    assert allowed.returncode == 0, allowed.stderr
+    assert '<span class="badge bad">UNTRUSTED</span>' in allowed.stdout and "SIGNED</span>" not in allowed.stdout

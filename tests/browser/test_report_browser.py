@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 import subprocess
+import sys
 import time
 import zlib
 from pathlib import Path
@@ -108,3 +109,45 @@ def test_the_pdf_holds_the_verdict_and_the_signer(project) -> None:
     keyid = p.cli("verify", "run.json").stdout.split("signed by ")[1].split(";")[0]
     assert "REPRODUCED" in text and keyid[:32] in text.replace("\n", "")
     assert "1. Summary" in text and "7. Results and their verification" in text
+
+
+MANY = """\
+import os
+os.makedirs("gen", exist_ok=True)
+for i in range(10000):
+    with open(f"gen/part-{i:05d}.txt", "w") as f:
+        f.write(f"row {i}\\n")
+"""
+
+
+@pytest.fixture(scope="module")
+def many_files(browser, tmp_path_factory) -> Project:
+    """A run that writes 10,000 files nobody declared: every one observed and recorded."""
+    from tests.audit.project import make_keys
+    from tests.examples import make_example
+
+    base = tmp_path_factory.mktemp("many")
+    root = make_example(base / "logreg")
+    (root / "repro.yaml").write_text("inputs:\n  - data/\n")
+    (root / "gen.py").write_text(MANY)
+    p = Project(root, make_keys(base / "xdg"), Path(), Path())
+    result = p.cli("run", "--seed", "7", "--manifest", "run.json", "--", sys.executable, "gen.py")
+    assert result.returncode == 0, result.stderr
+    return p
+
+
+def test_a_run_of_10000_observed_files_renders_small_and_fast(browser, many_files) -> None:
+    p = many_files
+    out = p.root / "many.html"
+    start = time.monotonic()
+    result = p.cli("report", "run.json", "-o", str(out))
+    seconds = time.monotonic() - start
+    assert result.returncode == 0, result.stderr
+    size = out.stat().st_size
+    load = browser.open(out.as_uri())
+    print(f"\n10,000 observed files: repro report {seconds:.2f} s (whole command, verification included), "
+          f"{size / 1e6:.2f} MB; Chromium load {load.seconds:.2f} s")
+    assert size < 2_000_000
+    assert load.errors == [] and load.requests == [out.as_uri()]
+    assert browser.evaluate("document.querySelectorAll('tbody tr').length") > 10_000
+    assert browser.evaluate("document.querySelectorAll('input.filter').length") >= 1  # long tables get a filter

@@ -39,3 +39,19 @@ def test_least_recently_used_entries_make_room(tmp_path):
         assert store.put(f, digests[-1], 60)
         os.utime(store.path_for(digests[-1]), (1000 + i, 1000 + i))
     assert store.get(digests[0]) is None and store.get(digests[2]) is not None
+
+
+def test_many_puts_scan_the_store_once_while_they_fit(tmp_path, monkeypatch):
+    scans = []
+    original = Store.usage
+    monkeypatch.setattr(Store, "usage", lambda self: scans.append(1) or original(self))
+    store = Store(tmp_path / "store", max_bytes=1000)
+    for i in range(30):
+        f = tmp_path / f"f{i}"
+        f.write_bytes(bytes([i]) * 30)
+        assert store.put(f, digest_file(f, "xxh3_128"), 30)
+    assert len(scans) == 1  # 900 bytes fit: only the first put looked
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * 300)
+    assert store.put(big, digest_file(big, "xxh3_128"), 300)  # does not fit: a scan, and evictions
+    assert len(scans) == 2 and sum(size for _, size, _ in original(store)) <= 1000
