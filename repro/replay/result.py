@@ -75,6 +75,8 @@ class ReplayReport:
     """Absolute paths outside the workspace the replayed program tried to write and was refused."""
     attestation: str | None = None
     """The signed verdict (`*.intoto.jsonl`) written for this replay, if any."""
+    likely_causes: tuple[str, ...] = ()
+    """When the replay differs: nondeterministic code the hook saw in the run or the replay."""
 
     @property
     def sandboxed(self) -> bool:

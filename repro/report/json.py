@@ -58,6 +58,7 @@ def replay_document(report: ReplayReport) -> dict[str, Any]:
         "sandboxed": report.sandboxed,
         "sandbox": report.sandbox.to_json(),
         "refused_writes": list(report.refused_writes),
+        "likely_causes": list(report.likely_causes),
     }
 
 

@@ -87,3 +87,33 @@ def test_an_unknown_knob_is_a_usage_error(tmp_path, env):
     assert done.stderr.strip().splitlines() == [
         "repro: error: --vary: unknown knob 'moon' (known: threads, hashseed, seed, blas, isa, cwd, listing, tz, "
         "locale, env:NAME=VALUE)"]
+
+
+def test_a_seed_from_the_clock_is_named_at_its_line(tmp_path, env):
+    root = projects.project(tmp_path, {"main.py": projects.TIME_SEED})
+    projects.record(root, env)
+    done, found = doctor(root, env, "--vary", "threads")
+    assert done.returncode == 1
+    assert {(e["kind"], e["site"]) for e in found["evidence"]} == {("clock_seed", "main.py:4")}
+    assert "main.py:4: random.seed is seeded from the clock" in done.stdout
+    assert "fix: seed from the run's seed" in done.stdout
+
+
+def test_an_unseeded_generator_in_a_helper_module_is_named_at_its_line(tmp_path, env):
+    root = projects.project(tmp_path, {"main.py": projects.HELPER_MAIN, "helper.py": projects.HELPER})
+    projects.record(root, env)
+    done, found = doctor(root, env, "--vary", "threads")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert found["verdict"] == "nondeterministic"
+    assert [(e["kind"], e["site"]) for e in found["evidence"]] == [("unseeded", "helper.py:5")]
+    check_schema(found)
+
+
+def test_a_replay_that_differs_lists_the_likely_causes(tmp_path, env):
+    root = projects.project(tmp_path, {"main.py": projects.HELPER_MAIN, "helper.py": projects.HELPER})
+    projects.record(root, env)
+    done = repro_cli("replay", "run.json", "--json", "replay.json", cwd=root, env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "likely causes" in done.stdout and "helper.py:5: numpy.random.default_rng without a seed" in done.stdout
+    assert json.loads((root / "replay.json").read_text())["likely_causes"] == [
+        "helper.py:5: numpy.random.default_rng without a seed draws it from the operating system"]
