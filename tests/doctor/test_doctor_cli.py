@@ -117,3 +117,55 @@ def test_a_replay_that_differs_lists_the_likely_causes(tmp_path, env):
     assert "likely causes" in done.stdout and "helper.py:5: numpy.random.default_rng without a seed" in done.stdout
     assert json.loads((root / "replay.json").read_text())["likely_causes"] == [
         "helper.py:5: numpy.random.default_rng without a seed draws it from the operating system"]
+
+
+def test_a_budget_of_two_runs_the_baselines_only_and_says_what_was_not_tried(tmp_path, env):
+    root = projects.project(tmp_path, {"main.py": projects.DETERMINISTIC})
+    projects.record(root, env)
+    done, found = doctor(root, env, "--vary", "threads,hashseed", "--budget", "2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert found["replays"] == 2 and found["budget"] == 2
+    assert [(t["knob"], t["status"], t["reason"]) for t in found["trials"]] == [
+        ("threads", "not tried", "the budget of 2 replays is spent"),
+        ("hashseed", "not tried", "the budget of 2 replays is spent")]
+    assert "no variation tried; the baseline replays agree (2 knob(s) not tried)" in done.stdout
+
+
+def test_an_interrupted_doctor_prints_what_it_found_so_far(tmp_path, env):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    root = projects.project(tmp_path, {"main.py": projects.FLAG_THEN_SLOW_TZ})
+    projects.record(root, env)
+    proc = subprocess.Popen([sys.executable, "-m", "repro", "doctor", "run.json", "--vary", "env:MYFLAG=on,tz",
+                             "--jobs", "1", "--json", "doctor.json"], cwd=root, env={**os.environ, **env},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    for line in proc.stderr:  # the knob after env:MYFLAG is the replay that sleeps
+        seen.append(line)
+        if line.startswith("repro: env:MYFLAG:"):
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, "".join(seen) + err
+    assert "interrupted by SIGINT" in err
+    found = json.loads((root / "doctor.json").read_text())
+    (flag, tz) = found["trials"]
+    assert (flag["knob"], flag["status"], flag["changed"]) == ("env:MYFLAG", "done", ["out.txt"])
+    # the signal comes as the last replay starts: stopped while it ran, or before it began
+    assert tz["knob"] == "tz" and tz["status"] in ("interrupted", "not tried"), tz
+    assert (f"INTERRUPTED (SIGINT) after {found['replays']} replay(s): NOT BIT-IDENTICAL when these change: "
+            "env:MYFLAG") in out
+    assert found["interrupted"] == "SIGINT"
+    check_schema(found)
+
+
+def test_a_program_that_depends_on_the_listing_order_is_named(tmp_path, env):
+    root = projects.project(tmp_path, {"main.py": projects.LISTING, "data/a.txt": "", "data/b.txt": "",
+                                       "data/c.txt": ""})
+    projects.record(root, env)
+    done, found = doctor(root, env, "--vary", "listing,hashseed")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert found["depends_on"] == ["listing"]

@@ -709,6 +709,53 @@ class _WriteGuard(object):
         return opener
 
 
+class _ListedInReverse(object):
+    """What os.scandir returns, with its entries in reverse order: an iterator and a context
+    manager, like the real one."""
+
+    def __init__(self, entries):
+        self._entries = iter(entries)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._entries)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self._entries = iter(())
+
+
+def _vary_listing(record):
+    """REPRO_VARY_LISTING=reverse (a replay of `repro doctor`): directory listings come in reverse
+    order, so a program that depends on the file system's order shows it. os.walk, glob and
+    pathlib list through these two functions."""
+    if os.environ.get("REPRO_VARY_LISTING") != "reverse":
+        return
+    try:
+        import functools
+
+        listdir, scandir = os.listdir, os.scandir
+
+        def reversed_listdir(*args, **kwargs):
+            return listdir(*args, **kwargs)[::-1]
+
+        def reversed_scandir(*args, **kwargs):
+            with scandir(*args, **kwargs) as it:
+                return _ListedInReverse(list(it)[::-1])
+
+        os.listdir = functools.update_wrapper(reversed_listdir, listdir)
+        os.scandir = functools.update_wrapper(reversed_scandir, scandir)
+    except Exception as e:
+        record("error", where="listing", message=repr(e))
+
+
 def _install_guard(record):
     allowed = os.environ.get("REPRO_CONFINE_WRITES")
     root = os.environ.get("REPRO_PROJECT_ROOT")
@@ -876,6 +923,7 @@ def _repro_main():
         observing = False
     record("start", **_start_fields(observing))
     _install_guard(record)
+    _vary_listing(record)
 
     seed = None
     if seed_text is not None:
