@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from repro import nondeterminism
 from repro.inject import site_dir
 
@@ -57,3 +59,19 @@ def test_listings_come_in_reverse_when_a_replay_asks():
         _, plain = run(Path(a))
         _, reversed_ = run(Path(b), REPRO_VARY_LISTING="reverse")
     assert eval(reversed_) == eval(plain)[::-1]
+
+
+@pytest.mark.torch
+def test_torchs_switches_are_recorded_as_they_were_at_exit(tmp_path):
+    (tmp_path / "main.py").write_text("import torch\ntorch.use_deterministic_algorithms(True)\n")
+    run_dir = tmp_path / "records"
+    run_dir.mkdir()
+    subprocess.run([sys.executable, "main.py"], cwd=tmp_path, check=True, capture_output=True,
+                   env={**os.environ, "PYTHONPATH": str(site_dir()), "REPRO_RUN_DIR": str(run_dir),
+                        "REPRO_PROJECT_ROOT": str(tmp_path), "REPRO_SEED": "3"})
+    events = [json.loads(line) for p in run_dir.glob("proc-*.jsonl") for line in p.read_text().splitlines()]
+    flags = nondeterminism.section(events, str(tmp_path))["torch"]
+    assert flags["deterministic_algorithms"] is True and flags["cudnn_benchmark"] is False
+    assert isinstance(flags["float32_matmul_precision"], str)
+    assert nondeterminism.evidence({"observed": {"nondeterminism": {"torch": {**flags, "deterministic_algorithms": False}}}})[0].detail == (
+        "torch at the end of the run: torch.use_deterministic_algorithms was off")
