@@ -562,6 +562,9 @@ def analyse(
                        for e in events if e.get("event") == "error"],
         },
     }
+    from repro import nondeterminism
+
+    section["nondeterminism"] = nondeterminism.section(events, str(root))
     warnings = unseeded_warnings(calls) + constant_seed_warnings(calls, seed)
     refused = refused_writes(events)
     if refused:

@@ -63,11 +63,24 @@ def _files(v: Any) -> bool:
 
 _SEED_CALL: dict[str, Check] = {"call": _str, "site": _str, "user_site": _optional(_str), "values": _list_of(_json_scalar),
                                 "count": _count, "unseeded": _bool}
+_DERIVED = ("clock", "pid")
 
 
 def _seed_call(v: Any) -> bool:
     return type(v) is dict and all(k in v and check(v[k]) for k, check in _SEED_CALL.items() if k != "user_site") \
-        and _optional(_str)(v.get("user_site"))
+        and _optional(_str)(v.get("user_site")) and v.get("derived", "clock") in _DERIVED
+
+
+def _entropy(v: Any) -> bool:
+    return type(v) is dict and _str(v.get("call")) and _str(v.get("site")) and _count(v.get("count"))
+
+
+def _set_order(v: Any) -> bool:
+    return type(v) is dict and _str(v.get("site"))
+
+
+def _flags(v: Any) -> bool:
+    return type(v) is dict and all(_str(k) and (_bool(x) or _str(x)) for k, x in v.items())
 
 
 def _str_map(v: Any) -> bool:
@@ -93,7 +106,9 @@ SCHEMAS: dict[str, dict[str, tuple[bool, Check]]] = {
               "version": (False, _optional(_str))},
     "observed": {"files": (False, _files), "listed": (False, _strings), "spawned": (False, _list_of(_strings)),
                  "modules": (False, _strings), "sys_path": (False, _strings),
-                 "seed_calls": (False, _list_of(_seed_call))},
+                 "seed_calls": (False, _list_of(_seed_call)), "entropy": (False, _list_of(_entropy)),
+                 "set_order": (False, _list_of(_set_order))},
+    "torch_flags": {"flags": (True, _flags)},
     "seeded": {"lib": (True, _str), "value": (True, _int)},
     "not_seeded": {"lib": (True, _str), "reason": (False, _str)},
     "error": {"where": (False, _str), "message": (False, _str)},

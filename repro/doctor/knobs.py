@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from repro.capture.seeds import THREAD_VARIABLES
@@ -210,34 +210,37 @@ DEFAULT = tuple(KNOBS)
 
 @dataclass(frozen=True)
 class Asked:
-    """The knobs asked for, in order, with the user's own `env:NAME=VALUE` variations."""
+    """The knobs asked for, in the order asked: names of KNOBS, and (NAME, VALUE) for the
+    user's own `env:NAME=VALUE` variations."""
 
-    names: tuple[str, ...]
-    env: tuple[tuple[str, str], ...] = field(default=())
+    items: tuple[str | tuple[str, str], ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(i for i in self.items if isinstance(i, str))
 
 
 def parse(spec: str | None) -> Asked:
     """`threads,hashseed,env:TZ=UTC` -> the knobs; an unknown name is a usage error."""
     if spec is None or spec.strip() in ("", "all"):
         return Asked(DEFAULT)
-    names: list[str] = []
-    env: list[tuple[str, str]] = []
+    items: list[str | tuple[str, str]] = []
     for part in (p.strip() for p in spec.split(",")):
         if not part:
             continue
         if part == "all":
-            names += [n for n in DEFAULT if n not in names]
+            items += [n for n in DEFAULT if n not in items]
         elif part.startswith("env:"):
             name, eq, value = part[4:].partition("=")
             if not name or not eq or "\0" in part or not name.replace("_", "a").isalnum():
                 raise UsageError(f"--vary {part}: write env:NAME=VALUE (for example env:TZ=UTC)")
-            env.append((name, value))
+            items.append((name, value))
         elif part in KNOBS:
-            if part not in names:
-                names.append(part)
+            if part not in items:
+                items.append(part)
         else:
             raise UsageError(f"--vary: unknown knob {part!r} (known: {', '.join(DEFAULT)}, env:NAME=VALUE)")
-    return Asked(tuple(names), tuple(env))
+    return Asked(tuple(items))
 
 
 def env_variation(name: str, value: str, recorded: dict[str, str]) -> Variation:
@@ -248,9 +251,8 @@ def env_variation(name: str, value: str, recorded: dict[str, str]) -> Variation:
 
 def variations(asked: Asked, ctx: Context) -> list[tuple[str, "Variation | str"]]:
     """(knob, variation or the reason it does not apply), in the order asked."""
-    out: list[tuple[str, Variation | str]] = [(name, KNOBS[name].vary(ctx)) for name in asked.names]
-    out += [(f"env:{n}", env_variation(n, v, ctx.environment)) for n, v in asked.env]
-    return out
+    return [(item, KNOBS[item].vary(ctx)) if isinstance(item, str)
+            else (f"env:{item[0]}", env_variation(item[0], item[1], ctx.environment)) for item in asked.items]
 
 
 def cpu_count() -> int:

@@ -12,6 +12,13 @@ from repro.doctor.result import (DEPENDS, DETERMINISTIC, DONE, DRIFTED, NONDETER
 from repro.report.summary import finite, number_text, printable
 
 SCHEMA_VERSION = 1
+EVIDENCE_FIXES = {
+    "unseeded": "seed the generator there from the run's seed (repro passes it as REPRO_SEED), e.g. "
+                "np.random.default_rng(int(os.environ[\"REPRO_SEED\"]))",
+    "clock_seed": "seed from the run's seed (REPRO_SEED, or a --seed of your own), not from the clock",
+    "pid_seed": "seed from the run's seed plus a worker index, not from the process id",
+    "entropy": "draw from a seeded generator there instead of the operating system's entropy",
+}
 _HEADER = ("KNOB", "CHANGE", "OUTPUTS CHANGED", "MAX ABS", "MAX REL", "VS RECORDED")
 
 
@@ -115,6 +122,8 @@ class TextFormat:
             lines.append("evidence from inside the run")
             for e in report.evidence:
                 lines.append(f"  {'' if e.certain else 'possibly: '}{printable(e.detail)}")
+                if report.verdict == NONDETERMINISTIC and e.kind in EVIDENCE_FIXES:
+                    lines.append(f"    fix: {EVIDENCE_FIXES[e.kind]}")
             lines.append("")
         lines += [f"note: {printable(n)}" for n in report.notes]
         lines.append(headline(report))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from repro.compare import Verdict
+from repro.nondeterminism import Evidence
 
 DONE = "done"
 FAILED = "failed"  # the replay could not run (refused, crashed): its reason says why
@@ -60,20 +61,6 @@ class Trial:
 def _largest(values) -> float | None:
     found = [v for v in values if v is not None]
     return max(found) if found else None
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """One thing the hook saw the program do that can make a rerun differ, at file:line.
-    `certain` is False for a possibility (a set iterated: only strings make its order vary)."""
-
-    kind: str  # unseeded | clock_seed | pid_seed | entropy | set_order | torch
-    site: str | None
-    detail: str
-    certain: bool = True
-
-    def to_json(self) -> dict:
-        return {"kind": self.kind, "site": self.site, "detail": self.detail, "certain": self.certain}
 
 
 DETERMINISTIC = "deterministic"

@@ -305,11 +305,59 @@ def doctor(opts: DoctorOptions, *, say: Say) -> DoctorReport:
 
     baselines = tuple(final(j) for j in plan.baselines)
     trials = tuple(final(j) for j in plan.variations) + plan.skipped
+    evidence = gathered_evidence(pred, baselines)
+    trials = tuple(with_sites(t, evidence) for t in trials)
+    notes = report_notes(sandbox, baselines, trials)
     return DoctorReport(
         manifest=str(opts.manifest_path), run_id=pred["run_id"], sandbox=sandbox, jobs=jobs, budget=opts.budget,
         wall_s=round(time.monotonic() - t0, 3), baselines=baselines, trials=trials, interrupted=interrupted,
         libraries=libraries.to_json() if libraries is not None else None, directory=str(directory),
+        evidence=tuple(evidence), notes=tuple(notes),
     )
+
+
+def report_notes(sandbox: str, baselines: tuple[Trial, ...], trials: tuple[Trial, ...]) -> list[str]:
+    """What a reader needs to weigh the table: how the replays were confined, a single baseline,
+    and a change that brings back the recorded outputs the baselines do not reproduce."""
+    notes = []
+    if sandbox == "copy":
+        notes.append("bwrap is not usable here: every replay ran in a copy of the project at a fresh scratch path")
+    if len(baselines) == 1 and baselines[0].ran:
+        notes.append("one baseline replay only (the budget): whether the run is deterministic by itself is not known")
+    done = [b for b in baselines if b.ran]
+    if done and not any(b.reproduces_recorded for b in done):
+        notes += [f"with {t.knob} changed ({t.change}) the replay reproduces the recorded run: the recording "
+                  "machine most likely differed there" for t in trials if t.reproduces_recorded]
+    return notes
+
+
+def gathered_evidence(recorded: dict, baselines: tuple[Trial, ...]) -> list:
+    """What the hook saw in the recorded run and in the baseline replays (which the doctor wrote
+    itself, so reading them back is safe), each item once."""
+    from repro import nondeterminism
+    from repro.errors import ReproError
+    from repro.evidence.manifest import Manifest
+
+    predicates = [recorded]
+    for b in baselines:
+        if b.replay_manifest:
+            try:
+                predicates.append(Manifest.load(Path(b.replay_manifest)).predicate)
+            except ReproError:
+                continue
+    return nondeterminism.merged(*predicates)
+
+
+_SITES_FOR = {"hashseed": ("set_order",), "listing": (), "threads": ()}
+
+
+def with_sites(trial: Trial, evidence: list) -> Trial:
+    """A fix that can point at the line: the sets iterated, for the hash seed."""
+    kinds = _SITES_FOR.get(trial.knob or "")
+    sites = [e.site for e in evidence if kinds and e.kind in kinds and e.site]
+    if not sites or not trial.fix:
+        return trial
+    return replace(trial, fix=f"{trial.fix} (sets iterated at {', '.join(sites[:5])})")
 
 
 def _progress(trial: Trial) -> str:

@@ -24,6 +24,7 @@ from repro.data.digest import digest_bytes, digest_file
 from repro.errors import IntegrityError, ReproError, UsageError
 from repro.evidence.manifest import Manifest, check_relpath
 from repro.paths import confine
+from repro import nondeterminism
 from repro.replay import codediff
 from repro.replay.logs import compare_logs
 from repro.replay.conditions import NONE as NO_CHANGE, Conditions
@@ -443,6 +444,9 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
               "this machine's value" for name in env_masked]
     notes += replay_notes(manifest, refused, replay_outside, sandboxed=sandbox.sandboxed)
     notes += sandboxing.outside_notes(outcome.manifest, sandbox.kind)
+    likely = () if reproduced else tuple(
+        ("possibly: " if not e.certain else "") + e.detail
+        for e in nondeterminism.merged(pred, outcome.manifest.predicate))
     report = ReplayReport(
         manifest=str(opts.manifest_path),
         run_id=pred["run_id"],
@@ -461,6 +465,7 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
         refused_writes=refused,
         started_at=started_at,
         compare_s=tuple(timings.items()),
+        likely_causes=likely,
     )
     return attest_replay(report, opts, manifest, outcome.manifest, outcome.manifest_path, rules_doc, key, say)
 

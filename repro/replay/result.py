@@ -81,6 +81,8 @@ class ReplayReport:
     """When the replay started (UTC, ISO 8601 to the second): the JUnit suite's timestamp."""
     compare_s: tuple[tuple[str, float], ...] = ()
     """Seconds spent comparing each output, by path: the JUnit cases' times."""
+    likely_causes: tuple[str, ...] = ()
+    """When the replay differs: nondeterministic code the hook saw in the run or the replay."""
 
     @property
     def sandboxed(self) -> bool:

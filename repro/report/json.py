@@ -64,6 +64,7 @@ def replay_document(report: ReplayReport) -> dict[str, Any]:
         "sandbox": report.sandbox.to_json(),
         "refused_writes": list(report.refused_writes),
         "started_at": report.started_at,
+        "likely_causes": list(report.likely_causes),
     }
 
 

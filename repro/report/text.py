@@ -84,6 +84,9 @@ class TextFormat:
         else:
             lines.append("environment drift: none")
         lines += [f"warning: {printable(w)}" for w in report.warnings]
+        if report.likely_causes:
+            lines.append("likely causes (seen inside the run; `repro doctor` tests them one by one):")
+            lines += [f"  {printable(c)}" for c in report.likely_causes]
         lines += ["", verdict_line(report)]
         return "\n".join(lines) + "\n"
 

@@ -73,6 +73,7 @@ def project(tmp: Path, files: dict[str, str]) -> Path:
     root = tmp / "proj"
     root.mkdir()
     for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
     git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "init", "-q", "-b", "main"], check=True, capture_output=True)
@@ -103,3 +104,20 @@ def thread_dependent(scratch: Path) -> tuple[str, str]:
         subprocess.run([sys.executable, "main.py"], cwd=scratch, env=env, check=True, capture_output=True)
         outs.add((scratch / "out.txt").read_text())
     return (THREADS, "numpy's dot product") if len(outs) == 2 else (CHUNKED, "a sum chunked by OMP_NUM_THREADS")
+
+FLAG_THEN_SLOW_TZ = """\
+import os
+import time
+
+with open("out.txt", "w") as f:
+    f.write(os.environ.get("MYFLAG", "off") + "\\n")
+if os.environ.get("TZ") == "Asia/Kathmandu":  # the replay the test interrupts
+    time.sleep(120)
+"""
+
+LISTING = """\
+import os
+
+with open("out.txt", "w") as f:
+    f.write(",".join(os.listdir("data")) + "\\n")
+"""

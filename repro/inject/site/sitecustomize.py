@@ -53,6 +53,10 @@ def _log_name():
         node = "node"
     node = "".join(c if c.isalnum() or c in "._-" else "_" for c in node)[:64] or "node"
     return "proc-" + node + "-%d.jsonl"
+_MAX_EVIDENCE = 50  # call sites kept per kind of evidence (entropy reads, set iterations)
+_RANDOM_DEVICES = frozenset(("/dev/urandom", "/dev/random"))
+_ENTROPY_WRAPPERS = ("/random.py", "/secrets.py", "/uuid.py")  # the stdlib between the program and os.urandom
+_CLOCK_WORDS = ("time(", "time_ns(", "now(", "perf_counter", "monotonic", "utcnow(")
 
 
 def _log_writer(run_dir):
@@ -226,6 +230,11 @@ class _Observer(object):
         self.opens = []
         self.others = []
         self.seed_calls = {}
+        self.entropy = {}  # (call, user's file:line) -> count: OS entropy the program's own code read
+        self.fork_child = False  # a forked child has its parent's modules: their sets are the parent's to report
+        script = (getattr(sys, "argv", None) or [""])[0]
+        # the script's path as started: Python removes __main__.__file__ once the script has run
+        self.main_file = os.path.abspath(script) if script.endswith(".py") else None
         self.cwd = _getcwd()
         self.forked = False
         self.flushing = []
@@ -250,10 +259,15 @@ class _Observer(object):
         limit = _FLUSH_AT
 
         keep = self.keep_before_write
+        devices = _RANDOM_DEVICES
+        entropy = self.note_entropy
 
         def hook(event, args):
             if event == "open":
                 add(args)
+                path = args[0]
+                if path.__class__ is str and path.startswith("/dev/") and path in devices:
+                    entropy("open(%s)" % path, sys._getframe(1))
                 if len(opens) > limit:
                     flush(False)
                 mode = args[1] if len(args) > 2 else "r"
@@ -296,9 +310,11 @@ class _Observer(object):
         del self.others[:]
         del self.flushing[:]
         self.seed_calls.clear()
+        self.entropy.clear()
         self.read.clear()
         self.decided.clear()
         self.forked = True
+        self.fork_child = True
 
     def keep_before_write(self, raw):
         """A project file this process read and now opens for writing is a state file (a resumed
@@ -381,6 +397,70 @@ class _Observer(object):
         if len(entry["values"]) < _MAX_VALUES and value not in entry["values"]:
             entry["values"].append(value)
         entry["unseeded"] = entry["unseeded"] or unseeded
+        if not unseeded and "derived" not in entry and len(entry["values"]) <= _MAX_VALUES:
+            derived = _derived_seed(value, frame)
+            if derived:
+                entry["derived"] = derived
+
+    def note_entropy(self, call, frame):
+        """OS entropy read by the program's own code (os.urandom, secrets, random.SystemRandom,
+        /dev/urandom): the first frame past the standard library's wrappers must be the program's."""
+        try:
+            depth = 0
+            while frame is not None and depth < 8 and frame.f_code.co_filename.endswith(_ENTROPY_WRAPPERS):
+                name = frame.f_code.co_filename.rsplit("/", 1)[-1][:-3]
+                call = "secrets" if name == "secrets" else ("uuid" if name == "uuid" else
+                                                           ("random.SystemRandom" if call == "os.urandom" else call))
+                frame = frame.f_back
+                depth += 1
+            if frame is None or not self.is_user_file(frame.f_code.co_filename):
+                return
+            key = (call, "%s:%d" % (frame.f_code.co_filename, frame.f_lineno))
+            if key in self.entropy or len(self.entropy) < _MAX_EVIDENCE:
+                self.entropy[key] = self.entropy.get(key, 0) + 1
+        except Exception:
+            pass
+
+    def wrap_entropy_sources(self):
+        """os.urandom, and the reference the random module took of it at import (SystemRandom and
+        secrets draw through that one)."""
+        import functools
+
+        note = self.note_entropy
+        for module in (os, sys.modules.get("random")):
+            original = getattr(module, "urandom" if module is os else "_urandom", None)
+            if module is None or original is None or getattr(original, "__repro_wrapped__", False):
+                continue
+
+            def urandom(size, _original=original):
+                note("os.urandom", sys._getframe(1))
+                return _original(size)
+
+            functools.update_wrapper(urandom, original)
+            urandom.__repro_wrapped__ = True
+            setattr(module, "urandom" if module is os else "_urandom", urandom)
+
+    def set_orders(self):
+        """Where the program's own modules iterate a set (a possibility: a set of strings comes out
+        in an order that follows PYTHONHASHSEED). Read from their source at exit, at most 50 files."""
+        found = []
+        files = [self.main_file] if self.main_file and self.is_user_file(self.main_file) else []
+        for module in list(sys.modules.values()):
+            filename = getattr(module, "__file__", None)
+            if isinstance(filename, str) and filename.endswith(".py") and self.is_user_file(filename):
+                files.append(filename)
+        for filename in sorted(set(files))[:50]:
+            try:
+                if os.path.getsize(filename) > 1 << 20:
+                    continue
+                with open(filename, "rb") as f:
+                    source = f.read()
+                for line in _set_iterations(source):
+                    if len(found) < _MAX_EVIDENCE:
+                        found.append({"site": "%s:%d" % (filename, line)})
+            except Exception:
+                continue
+        return found
 
     def flush(self, final):
         if self.flushing:
@@ -437,7 +517,13 @@ class _Observer(object):
             fields["seed_calls"] = [dict(entry, call=call, site=site, user_site=user)
                                     for (call, site, user), entry in calls]
             self.seed_calls.clear()
+        if self.entropy:
+            fields["entropy"] = [{"call": call, "site": site, "count": n} for (call, site), n in self.entropy.items()]
+            self.entropy.clear()
         if final:
+            orders = [] if self.fork_child else self.set_orders()
+            if orders:
+                fields["set_order"] = orders
             names = set(n.partition(".")[0] for n in list(sys.modules))
             fields["modules"] = sorted(names - self.baseline - set(sys.builtin_module_names))
             fields["sys_path"] = [os.path.abspath(p or os.curdir) for p in sys.path if isinstance(p, str)]
@@ -445,6 +531,104 @@ class _Observer(object):
             fields["event"] = "observed"
             fields["pid"] = os.getpid()
             self.write(fields)
+
+
+def _derived_seed(value, frame):
+    """Whether a seed came from the clock or the process id, told at the seeding call: by its
+    value (within a year of now in s, ms, us or ns; this process's or its parent's pid) or by the
+    text of the call's line (`seed(int(time.time()) % 2**32)`)."""
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            import time
+
+            now = time.time()
+            for scale in (1, 1e3, 1e6, 1e9):
+                if abs(value / scale - now) < 366 * 86400:
+                    return "clock"
+            if isinstance(value, int) and value in (os.getpid(), os.getppid()) and value > 1:
+                return "pid"
+        import linecache
+
+        line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+        if "getpid(" in line:
+            return "pid"
+        if any(word in line for word in _CLOCK_WORDS):
+            return "clock"
+    except Exception:
+        pass
+    return None
+
+
+_SET_METHODS = frozenset(("union", "intersection", "difference", "symmetric_difference"))
+_ORDER_TAKERS = frozenset(("list", "tuple", "enumerate", "zip", "iter", "next", "map", "filter"))
+
+
+def _set_iterations(source):
+    """Lines where `source` iterates a set in an order-preserving way: `for x in S`, a
+    comprehension over S, `list(S)`, `", ".join(S)`, with S a set display, a set comprehension,
+    set(...)/frozenset(...), a set operation, or a name assigned one of those. `sorted(S)` is safe."""
+    import ast
+
+    tree = ast.parse(source)
+    names = set()
+
+    def is_set(node):
+        if isinstance(node, (ast.Set, ast.SetComp)):
+            return True
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in ("set", "frozenset"):
+                return True
+            if isinstance(func, ast.Attribute) and func.attr in _SET_METHODS and is_set(func.value):
+                return True
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitOr, ast.BitAnd, ast.Sub, ast.BitXor)):
+            return is_set(node.left) or is_set(node.right)
+        return isinstance(node, ast.Name) and node.id in names
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and is_set(node.value):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and node.value is not None and is_set(node.value):
+            if isinstance(node.target, ast.Name):
+                names.add(node.target.id)
+    lines = set()
+    for node in ast.walk(tree):
+        iterated = []
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+            iterated.append(node.iter)
+        elif isinstance(node, ast.Call) and node.args:
+            func = node.func
+            if (isinstance(func, ast.Name) and func.id in _ORDER_TAKERS) or (
+                    isinstance(func, ast.Attribute) and func.attr in ("join", "extend", "writelines")):
+                iterated.extend(node.args if isinstance(func, ast.Name) and func.id == "zip" else node.args[-1:])
+        for it in iterated:
+            if is_set(it):
+                lines.add(it.lineno)
+    return sorted(lines)
+
+
+def _torch_flags(record):
+    """torch's determinism switches as they are when the program ends (it may set them late)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return
+    flags = {}
+    for name, read in (
+        ("deterministic_algorithms", lambda: torch.are_deterministic_algorithms_enabled()),
+        ("deterministic_warn_only", lambda: torch.is_deterministic_algorithms_warn_only_enabled()),
+        ("cudnn_deterministic", lambda: torch.backends.cudnn.deterministic),
+        ("cudnn_benchmark", lambda: torch.backends.cudnn.benchmark),
+        ("tf32_matmul", lambda: torch.backends.cuda.matmul.allow_tf32),
+        ("tf32_cudnn", lambda: torch.backends.cudnn.allow_tf32),
+        ("float32_matmul_precision", lambda: torch.get_float32_matmul_precision()),
+        ("cuda_initialized", lambda: torch.cuda.is_initialized()),
+    ):
+        try:
+            value = read()
+            flags[name] = value if isinstance(value, (bool, str)) else bool(value)
+        except Exception:
+            continue
+    record("torch_flags", flags=flags)
 
 
 class _FlushingQueue(object):
@@ -552,6 +736,53 @@ class _WriteGuard(object):
 
         functools.update_wrapper(opener, original)
         return opener
+
+
+class _ListedInReverse(object):
+    """What os.scandir returns, with its entries in reverse order: an iterator and a context
+    manager, like the real one."""
+
+    def __init__(self, entries):
+        self._entries = iter(entries)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._entries)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self._entries = iter(())
+
+
+def _vary_listing(record):
+    """REPRO_VARY_LISTING=reverse (a replay of `repro doctor`): directory listings come in reverse
+    order, so a program that depends on the file system's order shows it. os.walk, glob and
+    pathlib list through these two functions."""
+    if os.environ.get("REPRO_VARY_LISTING") != "reverse":
+        return
+    try:
+        import functools
+
+        listdir, scandir = os.listdir, os.scandir
+
+        def reversed_listdir(*args, **kwargs):
+            return listdir(*args, **kwargs)[::-1]
+
+        def reversed_scandir(*args, **kwargs):
+            with scandir(*args, **kwargs) as it:
+                return _ListedInReverse(list(it)[::-1])
+
+        os.listdir = functools.update_wrapper(reversed_listdir, listdir)
+        os.scandir = functools.update_wrapper(reversed_scandir, scandir)
+    except Exception as e:
+        record("error", where="listing", message=repr(e))
 
 
 def _install_guard(record):
@@ -874,6 +1105,7 @@ def _repro_main():
     ranked = _rank_identity(record)
     if ranked:
         _rank_end(record)
+    _vary_listing(record)
 
     seed = None
     if seed_text is not None:
@@ -905,12 +1137,18 @@ def _repro_main():
             import random
 
             seeds.wrap(random, "seed", "random.seed", "a")
+            observer.wrap_entropy_sources()
         except Exception as e:
             record("error", where="random", message=repr(e))
 
     def seed_numpy_random(module):
         module.seed(seed % 2**32)
         record("seeded", lib="numpy", value=seed % 2**32)
+
+    def torch_at_exit(module):
+        import atexit
+
+        atexit.register(_torch_flags, record)  # registered last, so it runs before the observer's final flush
 
     def seed_torch(module):
         module.manual_seed(seed)
@@ -934,6 +1172,7 @@ def _repro_main():
                             ("tensorflow", seeds.tensorflow), ("jax.random", seeds.jax_random)):
             hooks.setdefault(name, []).append(after)
         hooks.setdefault("multiprocessing.pool", []).append(observer.wrap_pool)
+        hooks.setdefault("torch", []).append(torch_at_exit)
     if ranked:
         hooks.setdefault("torch.distributed", []).append(_communication(record))
     if not hooks:
