@@ -30,6 +30,7 @@ from repro.errors import Interrupted, ReproError, UsageError, WriteError
 from repro.inject import site_dir
 from repro.evidence.jsonio import load_file, write_atomic
 from repro.evidence.manifest import SCHEMA_VERSION, Manifest, build_statement, check_paths, recorded_sidecars
+from repro import globs
 from repro.paths import check_output_target, expand, project_relative, refuse_outside
 from repro.runners.base import ExecResult, ExecSpec, Runner
 from repro.secrets import mask_argv
@@ -458,7 +459,7 @@ def execute_run(
     manifest_dir = spec.manifest_path.parent
     own_paths = [project_relative(p, in_root) for p in input_paths]
     own_paths += [project_relative(spec.cwd / s, spec.root) for s in (*spec.outputs, *spec.state)
-                  if not set(s) & set("*?[")]
+                  if not globs.is_glob(s)]
     try:
         own_paths.append(project_relative(manifest_dir, spec.root))
     except ReproError:
@@ -467,6 +468,7 @@ def execute_run(
                               run_outputs=outputs_written_by_runs(spec.root))
     if edited := code_facet.edited_warning(code.facet):
         warnings.append(edited)
+    warnings += globs.ignore_notes(spec.ignore)
     say(f"fingerprinting {len(input_paths)} input path(s)")
     cache = StatCache.for_root(spec.root)
     in_cache = cache if spec.input_root is None else StatCache.for_root(in_root)
@@ -514,7 +516,7 @@ def execute_run(
         output_paths = expand(spec.outputs, spec.cwd, spec.root, what="output", must_exist=False)
         found = {project_relative(p, spec.root) for p in output_paths}
         for s in spec.outputs if replay_of is None else ():  # a replay reports a missing output itself
-            if not set(s) & set("*?[") and project_relative(spec.cwd / s, spec.root) not in found:
+            if not globs.is_glob(s) and project_relative(spec.cwd / s, spec.root) not in found:
                 warnings.append(f"declared output {s} was not written")
         state_after_paths = expand(spec.state, spec.cwd, spec.root, what="state file", must_exist=False)
         state_found = {project_relative(p, spec.root) for p in state_after_paths}

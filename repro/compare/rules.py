@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
+from repro import globs
 from repro.compare import jsonpath
 from repro.compare.policy import Allclose, AnyOf, Tolerance, Ulp
 from repro.errors import UsageError
@@ -20,47 +21,6 @@ RULE_KEYS = ("match", "exact", "allclose", "ulp", "ignore", "paths", "compare")
 IGNORE = "ignore"  # the value of a `paths` entry that leaves the value at that path out
 ALLCLOSE_KEYS = ("rtol", "atol", "equal_nan")
 ULP_KEYS = ("max", "equal_nan")
-
-
-def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """fnmatch semantics on the POSIX path (`*` and `?` also match `/`, `[...]` is a class,
-    case-sensitive), plus `**/`, which also matches no directory at all: `out/**/*.npy`
-    matches `out/a.npy` as well as `out/x/y/a.npy`."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern[i] == "*":
-            while i < n and pattern[i] == "*":
-                i += 1
-            out.append(".*")
-        elif pattern[i] == "?":
-            out.append(".")
-            i += 1
-        elif pattern[i] == "[" and (close := _class_end(pattern, i)) > 0:
-            body = pattern[i + 1 : close]
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            elif body.startswith("^"):
-                body = "\\" + body
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-            i = close + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out), re.DOTALL)
-
-
-def _class_end(pattern: str, start: int) -> int:
-    """Index of the `]` closing the class opened at `start`, or -1 (then `[` is literal)."""
-    j = start + 1
-    if j < len(pattern) and pattern[j] == "!":
-        j += 1
-    if j < len(pattern) and pattern[j] == "]":
-        j += 1
-    return pattern.find("]", j)
 
 
 @dataclass(frozen=True)
@@ -97,11 +57,16 @@ class Rule:
     _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_regex", glob_to_regex(self.match))
+        object.__setattr__(self, "_regex", re.compile(globs.regex(self.match)))
 
     def matches(self, path: str) -> bool:
-        """Whether this rule's glob matches the output path (POSIX, relative to the root)."""
-        return self._regex.fullmatch(path) is not None
+        """Whether this rule's glob matches the output path (POSIX, relative to the root), in
+        repro's one glob dialect (`repro.globs`: `*` stops at `/`, `**` crosses directories)."""
+        return self._regex.match(path) is not None
+
+    def matched_before(self, path: str) -> bool:
+        """Whether the old fnmatch reading of `match` (where `*` crossed `/`) matched `path`."""
+        return globs.legacy_regex(self.match).fullmatch(path) is not None
 
     @property
     def exact(self) -> bool:
@@ -124,6 +89,18 @@ class RuleSet:
             if rule.matches(path):
                 return rule
         return DEFAULT_RULE
+
+    def changed_meaning(self, paths: Iterable[str]) -> list[str]:
+        """One warning per rule that decided some of `paths` under the old fnmatch reading of
+        `match` and no longer does, with the `**` spelling that keeps its old meaning: the
+        verdict follows the rule as now written, and the user learns it changed."""
+        notes: dict[int, str] = {}
+        for path in paths:
+            before = next((r for r in self.rules if r.matched_before(path)), DEFAULT_RULE)
+            if before is DEFAULT_RULE or before.index in notes or before is self.rule_for(path):
+                continue
+            notes[before.index] = globs.changed_meaning(before.match, path, what=f"rules[{before.index}].match")
+        return [notes[i] for i in sorted(notes)]
 
 
 def load_rules(data: dict | None) -> RuleSet:

@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from repro.compare.policy import Allclose, AnyOf, Ulp
-from repro.compare.rules import RuleSet, glob_to_regex, load_rules
+from repro import globs
+from repro.compare.rules import Rule, RuleSet, load_rules
 from repro.errors import UsageError
 
 EXAMPLE = """
@@ -58,9 +59,12 @@ def test_unmatched_outputs_are_exact() -> None:
     ("pattern", "path", "hit"),
     [
         ("out/*.npz", "out/a.npz", True),
-        ("out/*.npz", "out/sub/a.npz", True),  # fnmatch: * also crosses "/"
+        ("out/*.npz", "out/sub/a.npz", False),  # * stops at "/": one dialect with --output
+        ("out/**/*.npz", "out/sub/a.npz", True),
+        ("out/*.npz", "out/.hidden.npz", False),  # nor matches a leading "."
         ("out/*.npz", "other/out/a.npz", False),  # anchored at the project root
-        ("*.log", "logs/train.log", True),
+        ("*.log", "logs/train.log", False),
+        ("**/*.log", "logs/train.log", True),
         ("out/**/*.npy", "out/a.npy", True),  # **/ may match no directory
         ("out/**/*.npy", "out/x/y/a.npy", True),
         ("**", "anything/at/all", True),
@@ -75,7 +79,18 @@ def test_unmatched_outputs_are_exact() -> None:
     ],
 )
 def test_glob(pattern: str, path: str, hit: bool) -> None:
-    assert (glob_to_regex(pattern).fullmatch(path) is not None) is hit
+    assert Rule(pattern).matches(path) is hit
+    assert globs.matches(pattern, path) is hit  # the rule and the file system read a glob alike
+
+
+def test_a_rule_whose_meaning_changed_is_named_once_with_its_new_spelling() -> None:
+    rules = load_rules({"rules": [{"match": "out/*.npz", "allclose": {"rtol": 1e-5}}, {"match": "**", "exact": True}]})
+    assert rules.rule_for("out/sub/a.npz").index == 1
+    notes = rules.changed_meaning(["out/a.npz", "out/sub/a.npz", "out/sub/b.npz"])
+    assert notes == ["rules[0].match 'out/*.npz' no longer matches out/sub/a.npz: `*` stops at `/` (and at a leading "
+                     "`.`) in repro's glob dialect; write 'out/**/*.npz' to match it as before"]
+    respelled = load_rules({"rules": [{"match": "out/**/*.npz", "allclose": {"rtol": 1e-5}}]})
+    assert respelled.rule_for("out/sub/a.npz").index == 0 and respelled.changed_meaning(["out/sub/a.npz"]) == []
 
 
 def test_allclose_shorthands_mean_numpy_defaults() -> None:
