@@ -84,7 +84,10 @@ def run(command: tuple[str, ...], seed, threads, inputs, outputs, state, manifes
     Example:
       repro run --seed 7 --input data/ --output out/ -- python train.py
 
-    The exit code is the command's own.
+    The exit code is the command's own. When repro itself fails after the command ran (the
+    manifest cannot be sealed), the last line starts `repro: error:` and names the command's
+    exit code; the exit code is then repro's (2, 3 or 70), never mistaken for the command's:
+    on success the last line is `repro: the command exited N; ...`.
     """
     from repro import config
     from repro.evidence import signing
@@ -106,7 +109,7 @@ def run(command: tuple[str, ...], seed, threads, inputs, outputs, state, manifes
         load_key=lambda: signing.load_private_key(spec.key_path),
     )
     state = "unsigned" if outcome.manifest.predicate["unsigned"] else "signed"
-    say(f"exit {outcome.result.exit_code}; {state} manifest {outcome.manifest_path}")
+    say(f"the command exited {outcome.result.exit_code}; {state} manifest {outcome.manifest_path}")
     if spec.mlflow:
         from repro.mlflow import log_run
 
@@ -447,7 +450,9 @@ def main() -> None:
     except ReproError as e:
         if state.get("verbose"):
             raise
-        click.echo(f"repro: error: {e.message}", err=True)
+        after = "" if e.command_exit_code is None else (
+            f" (after the command ran and exited {e.command_exit_code}; exit {e.exit_code} is repro's)")
+        click.echo(f"repro: error: {e.message}{after}", err=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("repro: interrupted", err=True)

@@ -503,6 +503,7 @@ def execute_run(
     )
     say(f"running {' '.join(mask_argv(spec.argv))} ({runner.name}, seed {spec.seed})")
     placed: list[Path] = []  # files put beside the manifest, removed again unless it is sealed
+    result: ExecResult | None = None
     try:
         result = runner.execute(exec_spec)
         if replay_of is not None and result.signal in ("SIGINT", "SIGTERM"):
@@ -575,6 +576,10 @@ def execute_run(
         if replay_of is None:
             warnings += keep_run_record(spec.root, spec.run_id, spec.manifest_path, manifest)
         placed.clear()  # sealed: the files beside the manifest are its own now
+    except ReproError as e:
+        if result is not None and replay_of is None:
+            e.command_exit_code = result.exit_code
+        raise
     finally:
         _remove(placed)  # not sealed: take back what was put beside the manifest
         cache.close()
