@@ -10,7 +10,7 @@ import click
 from repro import __version__
 from repro.cli_options import CONTEXT_SETTINGS, OutputDestination, quiet_option, say_to_stderr
 from repro.destination import Destination, destination, reserved_stdout, stdout_taken
-from repro.errors import INTEGRITY, INTERNAL, INVALID, NOT_REPRODUCED, OK, Interrupted, ReproError, UsageError
+from repro.errors import INTEGRITY, INTERNAL, INVALID, NOT_REPRODUCED, OK, Interrupted, ReproError
 
 EXIT_CODES = f"""\b
 Exit codes: {OK} ok, {NOT_REPRODUCED} not reproduced (or the wrapped command's own code for `run`),
@@ -130,7 +130,8 @@ _pubkey = click.option("--pubkey", "pubkeys", multiple=True, type=click.Path(pat
 @click.option("--require-passed", is_flag=True, help="For a verdict file: exit 1 unless it says PASSED.")
 @click.option("--against", type=click.Path(path_type=Path), help="For a verdict file: require that it is about this manifest.")
 @click.option("--json", "json_out", type=OutputDestination("verification result"), help="Also write the result as "
-              "JSON here, for a failed verification too (- for standard output; schemas/verify-result.schema.json).")
+              "JSON here, for a failed verification too (- for standard output; schemas/verify-result.schema.json); "
+              "for a manifest, a verdict file or a bundle.")
 @quiet_option("Print nothing but errors: the exit code says whether it verified.")
 def verify(manifest: Path, pubkeys, no_files: bool, root: Path | None, require_passed: bool, against: Path | None,
            json_out: Destination | None, quiet: bool) -> None:
@@ -142,40 +143,27 @@ def verify(manifest: Path, pubkeys, no_files: bool, root: Path | None, require_p
     exit 0 when it is authentic, whatever its outcome (1 with --require-passed for a FAILED one)."""
     from repro.bundle import is_bundle
     from repro.evidence import verdict
-
-    if json_out is not None and (verdict.is_verdict_file(manifest) or is_bundle(manifest)):
-        raise UsageError("--json describes the verification of a manifest; a verdict file or a bundle has none yet")
-    if verdict.is_verdict_file(manifest):
-        from repro.evidence.manifest import Manifest
-        from repro.evidence.verify import trusted_keys
-
-        checked = verdict.read(manifest, trusted_keys(pubkeys))
-        if against is not None:
-            verdict.check_against(checked, Manifest.load(against), str(against))
-        if not quiet:
-            click.echo(verdict.describe(manifest, checked))
-            if against is not None:
-                click.echo(f"against    {against}: the verdict is about this manifest")
-        sys.exit(NOT_REPRODUCED if require_passed and not checked.passed_verification else OK)
-    if is_bundle(manifest):
-        from repro.bundle.cli import verify_bundle_command
-
-        message = verify_bundle_command(manifest, pubkeys)
-        if not quiet:
-            click.echo(message)
-        return
-    from repro.evidence.verify import verification_report
+    from repro.evidence.verify import bundle_report, verdict_report, verification_report
     from repro.report.json import verify_json
 
     with reserved_stdout(stdout_taken((json_out,))):
-        result = verification_report(manifest, pubkeys, check_files=not no_files, root=root)
+        if verdict.is_verdict_file(manifest):
+            result = verdict_report(manifest, pubkeys, against=against, require_passed=require_passed)
+            text = result.verdict and verdict.describe(manifest, result.verdict) + (
+                f"\nagainst    {against}: the verdict is about this manifest" if against is not None else "")
+        elif is_bundle(manifest):
+            result, text = bundle_report(manifest, pubkeys)
+        else:
+            result = verification_report(manifest, pubkeys, check_files=not no_files, root=root)
+            files = "" if no_files else f"; {result.files_checked} recorded files match"
+            text = f"OK: {manifest} signed by {result.keyid}{files}"
         if json_out is not None:
             json_out.write(verify_json(result).encode("utf-8"))
         if result.error is not None:
             raise result.error
-        files = "" if no_files else f"; {result.files_checked} recorded files match"
         if not quiet:
-            click.echo(f"OK: {manifest} signed by {result.keyid}{files}")
+            click.echo(text)
+    sys.exit(result.exit_code or OK)
 
 
 @cli.command()

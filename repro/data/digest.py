@@ -33,7 +33,6 @@ import logging
 import mmap
 import os
 import queue
-import re
 import stat
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
