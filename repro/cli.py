@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from repro import __version__
-from repro.cli_options import CONTEXT_SETTINGS, OutputDestination, quiet_option, say_to_stderr
+from repro.cli_options import CONTEXT_SETTINGS, OutputDestination, ReproGroup, quiet_option, say_to_stderr
 from repro.destination import Destination, destination, reserved_stdout, stdout_taken
-from repro.errors import INTEGRITY, INTERNAL, INVALID, NOT_REPRODUCED, OK, Interrupted, ReproError
+from repro.errors import INTEGRITY, INTERNAL, INVALID, NOT_REPRODUCED, OK, ReproError
 
 EXIT_CODES = f"""\b
 Exit codes: {OK} ok, {NOT_REPRODUCED} not reproduced (or the wrapped command's own code for `run`),
@@ -20,8 +20,8 @@ Exit codes: {OK} ok, {NOT_REPRODUCED} not reproduced (or the wrapped command's o
 _say = say_to_stderr
 
 
-@click.group(help="Fingerprint a training run into a signed manifest, and replay it to prove it reproduces.\n\n" + EXIT_CODES,
-             context_settings=CONTEXT_SETTINGS)
+@click.group("repro", cls=ReproGroup, help="Fingerprint a training run into a signed manifest, and replay it to prove it "
+             "reproduces.\n\n" + EXIT_CODES, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="repro")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
@@ -421,35 +421,4 @@ def hash_(paths: tuple[Path, ...], digest: str | None, no_cache: bool, as_json: 
 
 
 def main() -> None:
-    state: dict = {}  # the group's callback notes --verbose here, so an error knows how to be shown
-    try:
-        cli.main(standalone_mode=False, prog_name="repro", obj=state)
-    except click.exceptions.Abort:
-        click.echo("repro: aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(INVALID)
-    except click.exceptions.Exit as e:
-        sys.exit(e.exit_code)
-    except Interrupted as e:
-        click.echo(f"repro: {e.message}", err=True)
-        sys.exit(e.exit_code)
-    except ReproError as e:
-        if state.get("verbose"):
-            raise
-        after = "" if e.command_exit_code is None else (
-            f" (after the command ran and exited {e.command_exit_code}; exit {e.exit_code} is repro's)")
-        click.echo(f"repro: error: {e.message}{after}", err=True)
-        sys.exit(e.exit_code)
-    except KeyboardInterrupt:
-        click.echo("repro: interrupted", err=True)
-        sys.exit(130)
-    except BrokenPipeError:
-        sys.exit(OK)
-    except Exception as e:  # a bug in repro: one line for the user, the traceback on request
-        if state.get("verbose"):
-            raise
-        click.echo(f"repro: internal error: {type(e).__name__}: {e} (rerun with --verbose for the traceback)", err=True)
-        sys.exit(INTERNAL)
-    sys.exit(OK)
+    cli.main(prog_name="repro")
