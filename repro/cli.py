@@ -271,7 +271,8 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_out: Destination | Non
     \b
     Exit codes: 0 REPRODUCED, 1 NOT REPRODUCED or NOTHING VERIFIED, 2 usage or invalid
     manifest, 3 signature or integrity failure (untrusted, tampered, inputs or code changed),
-    130 / 143 interrupted by SIGINT / SIGTERM (no verdict claimed).
+    130 / 143 interrupted by SIGINT / SIGTERM (no verdict claimed). A refusal (2 or 3) still
+    writes --json (outcome REFUSED) and --junit (an error case naming the reason).
     """
     from repro.paths import check_output_target
     from repro.replay.orchestrate import ReplayOptions
@@ -284,7 +285,8 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_out: Destination | Non
     opts = ReplayOptions(
         manifest_path=manifest, pubkeys=tuple(pubkeys), allow_untrusted=unsafe_allow_untrusted, root=root,
         rules_path=rules, checkout=checkout, keep_workspace=keep_workspace, output_manifest=output_manifest,
-        sign=not no_sign, key_path=key, quiet=quiet, attest=attest_out and attest_out.path, sandbox=sandbox, network=network,
+        sign=not no_sign, key_path=key, quiet=quiet, attest=attest_out and attest_out.path, sandbox=sandbox,
+        network=network,
     )
     with reserved_stdout(to_stderr):
         report = _replay_reporting_refusal(manifest, opts, key, quiet, json_out, junit_out)
@@ -329,8 +331,8 @@ def _replay_reporting_refusal(manifest: Path, opts, key: Path | None, quiet: boo
 
 @cli.command()
 @click.argument("manifest", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=OutputDestination("bundle", allow_stdout=False), help="The bundle to write (default: <run-id>.repro.tar; "
-              "a name ending in .zst writes a zstd-compressed tar).")
+@click.option("-o", "--output", type=OutputDestination("bundle", allow_stdout=False), help="The bundle to write "
+              "(default: <run-id>.repro.tar; a name ending in .zst writes a zstd-compressed tar).")
 @click.option("--no-image", is_flag=True, help="Leave out the container image (the replay must then have or pull it).")
 @click.option("--no-inputs", is_flag=True, help="Leave out the inputs (the replay then needs them in place).")
 @click.option("--rules", type=click.Path(path_type=Path), help="Tolerance rules to pack (default: `verify:` in repro.yaml).")
