@@ -10,8 +10,9 @@ case-sensitive and anchored at the project root. So `--output 'out/*.npz'` and a
 `match: out/*.npz` name the same files.
 
 Until this module, rules used fnmatch (where `*` crossed `/`) and the file system used the
-standard library's glob: `legacy_regex` keeps the rules' old reading so a rule whose meaning
-changed can be named, with the `**` spelling that keeps it (`changed_meaning`).
+standard library's glob: `legacy_regex` keeps the rules' old reading, so a rule written for it
+still applies where only that reading matches (a verdict gated on it must not flip), and is named
+with the `**` spelling that says the same in this dialect (`changed_meaning`).
 """
 
 from __future__ import annotations
@@ -117,11 +118,11 @@ def respelled(pattern: str, path: str | None = None) -> str | None:
 
 
 def changed_meaning(pattern: str, path: str, *, what: str) -> str:
-    """The warning for a pattern that matched `path` under the old reading and no longer does."""
+    """The warning for a rule that matches `path` only in the old reading of its pattern."""
     spelling = respelled(pattern, path)
-    fix = f"write {spelling!r} to match it as before" if spelling else "use ** to match across directories"
-    return (f"{what} {pattern!r} no longer matches {path}: `*` stops at `/` (and at a leading `.`) in "
-            f"repro's glob dialect; {fix}")
+    fix = f"write {spelling!r} to say so" if spelling else "use ** to match across directories"
+    return (f"{what} {pattern!r} matches {path} only in the old reading, where `*` crossed `/` (or matched a "
+            f"leading `.`); it still applies, but that reading is deprecated: {fix}")
 
 
 def crossing_patterns(patterns: Iterable[str]) -> list[str]:

@@ -85,21 +85,24 @@ class RuleSet:
     rules: tuple[Rule, ...] = ()
 
     def rule_for(self, path: str) -> Rule:
+        """The first rule that matches `path`, in repro's glob dialect or, for rules written
+        before it, in the old fnmatch reading (where `*` crossed `/`): a rule that stopped
+        applying would silently flip the verdicts of runs already gated on it. `changed_meaning`
+        names every rule kept that way."""
         for rule in self.rules:
-            if rule.matches(path):
+            if rule.matches(path) or rule.matched_before(path):
                 return rule
         return DEFAULT_RULE
 
     def changed_meaning(self, paths: Iterable[str]) -> list[str]:
-        """One warning per rule that decided some of `paths` under the old fnmatch reading of
-        `match` and no longer does, with the `**` spelling that keeps its old meaning: the
-        verdict follows the rule as now written, and the user learns it changed."""
+        """One warning per rule that decides some of `paths` only by the old reading of its
+        `match`, with the `**` spelling that says the same in the one dialect."""
         notes: dict[int, str] = {}
         for path in paths:
-            before = next((r for r in self.rules if r.matched_before(path)), DEFAULT_RULE)
-            if before is DEFAULT_RULE or before.index in notes or before is self.rule_for(path):
+            rule = self.rule_for(path)
+            if rule is DEFAULT_RULE or rule.index in notes or rule.matches(path):
                 continue
-            notes[before.index] = globs.changed_meaning(before.match, path, what=f"rules[{before.index}].match")
+            notes[rule.index] = globs.changed_meaning(rule.match, path, what=f"rules[{rule.index}].match")
         return [notes[i] for i in sorted(notes)]
 
 
