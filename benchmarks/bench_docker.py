@@ -5,6 +5,9 @@ Cases, interleaved, medians of N repetitions (seconds), ratios against `docker r
   docker run, no net  docker run --rm --network none IMAGE python -c pass   (what repro runs)
   repro run --image   repro run --image IMAGE -- python -c pass             (signed, warm cache)
   repro run (host)    repro run -- python -c pass                           (repro's own fixed cost)
+  SDK lifecycle       python: import docker; create, start, wait, logs, remove through the SDK
+                      (what the engine costs per run through the API repro uses, no repro code)
+  import docker       python -c "import docker"                             (the SDK's import alone)
   python (host)       python -c pass
 plus the first run of an image, when its facts are probed (cache cold), as a median of 3.
 
@@ -39,6 +42,17 @@ def default_image() -> str:
     return "repro-test/python:bookworm"
 
 
+SDK_LIFECYCLE = """
+import sys, docker
+api = docker.from_env().api
+c = api.create_container(sys.argv[1], ["python", "-c", "pass"], host_config=api.create_host_config(network_mode="none"))
+api.start(c)
+api.wait(c)
+api.logs(c)
+api.remove_container(c)
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--image", default=default_image())
@@ -69,6 +83,8 @@ def main() -> None:
             "docker run, no net": [docker, "run", "--rm", "--network", "none", args.image, "python", "-c", "pass"],
             "repro run --image": in_image,
             "repro run (host)": [*repro, "run", "--manifest", "host.json", "--", sys.executable, "-c", "pass"],
+            "SDK lifecycle": [sys.executable, "-c", SDK_LIFECYCLE, args.image],
+            "import docker": [sys.executable, "-c", "import docker"],
             "python (host)": [sys.executable, "-c", "pass"],
         }
         times = interleaved(cases, args.repeat, project, env)
@@ -79,6 +95,9 @@ def main() -> None:
     fixed = statistics.median(times["repro run (host)"]) - statistics.median(times["python (host)"])
     added = statistics.median(times["repro run --image"]) - statistics.median(times["docker run, no net"])
     print(f"repro's fixed cost on the host: {fixed:+.3f} s; added to a container run: {added:+.3f} s")
+    sdk = statistics.median(times["SDK lifecycle"]) - statistics.median(times["docker run, no net"])
+    imported = statistics.median(times["import docker"]) - statistics.median(times["python (host)"])
+    print(f"the SDK path against the docker CLI: {sdk:+.3f} s, of which importing the SDK {imported:+.3f} s")
 
 
 if __name__ == "__main__":

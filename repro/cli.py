@@ -255,10 +255,13 @@ def export(manifest: Path, fmt: str, output: Destination | None, key: Path | Non
               "untrusted key. Unsafe: nothing then vouches for what the manifest asks to run.")
 @click.option("--mlflow", "log_mlflow", is_flag=True, help="Log the verdict, the replay report and the replay's "
               "manifest to MLflow, with the original manifest (the active run or a new one).")
+@click.option("--shape", help="Replay a distributed job at another shape, NODESxTASKS_PER_NODE (e.g. 1x2): the "
+              "launcher's options are rewritten and the change is reported as drift (default: the recorded shape, "
+              "or a refusal where it cannot be had).")
 @quiet_option("Only the report.")
 def replay(manifest: Path, pubkeys, rules, checkout, json_out: Destination | None, junit_out: Destination | None,
            attest_out: Destination | None, output_manifest, no_sign, key, root, keep_workspace, sandbox, network,
-           unsafe_allow_untrusted, log_mlflow, quiet) -> None:
+           unsafe_allow_untrusted, log_mlflow, shape, quiet) -> None:
     """Rerun a recorded run (a manifest, or a bundle from `repro pack`) in a sandbox and prove its outputs reproduce.
 
     \b
@@ -286,7 +289,7 @@ def replay(manifest: Path, pubkeys, rules, checkout, json_out: Destination | Non
         manifest_path=manifest, pubkeys=tuple(pubkeys), allow_untrusted=unsafe_allow_untrusted, root=root,
         rules_path=rules, checkout=checkout, keep_workspace=keep_workspace, output_manifest=output_manifest,
         sign=not no_sign, key_path=key, quiet=quiet, attest=attest_out and attest_out.path, sandbox=sandbox,
-        network=network,
+        network=network, shape=shape,
     )
     with reserved_stdout(to_stderr):
         report = _replay_reporting_refusal(manifest, opts, key, quiet, json_out, junit_out)
@@ -327,6 +330,86 @@ def _replay_reporting_refusal(manifest: Path, opts, key: Path | None, quiet: boo
                 if out is not None:
                     out.write(render_refusal(fmt, refusal).encode("utf-8"))
         raise
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(path_type=Path))
+@click.option("--replay", "replays", multiple=True, type=click.Path(path_type=Path), metavar="VERDICT",
+              help="A replay's signed verdict (*.intoto.jsonl) to report on (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["html", "markdown"]), default="html", show_default=True,
+              help="html: one self-contained page; markdown: the same sections for a pull request or a wiki.")
+@click.option("-o", "--output", type=OutputDestination("report"),
+              help="Write the report here (atomically; - for stdout).")
+@click.option("--pdf", "pdf_path", type=OutputDestination("PDF", allow_stdout=False),
+              help="Also print the HTML page to this PDF through headless Chromium.")
+@_pubkey
+@click.option("--no-files", is_flag=True, help="Do not check the recorded files on disk (the report then says so).")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False),
+              help="Project root the recorded paths are relative to (default: found from the working directory).")
+@click.option("--allow-untrusted", is_flag=True, help="Report on a manifest signed by a key that is not trusted "
+              "here, marked UNTRUSTED (a signature by a trusted key that fails is always refused).")
+@quiet_option("Print nothing but errors and the report asked for.")
+def report(manifest: Path, replays, fmt: str, output, pdf_path, pubkeys, no_files: bool, root: Path | None,
+           allow_untrusted: bool, quiet: bool) -> None:
+    """Render a verified run and its replays as one page a reviewer reads (HTML, Markdown or PDF).
+
+    \b
+    The manifest and every replay verdict are verified first: a tampered manifest, or a verdict
+    that does not verify or is about another run, is refused (exit 3) and nothing is written.
+    An unsigned manifest, or files on disk that no longer match, are reported in red at the top.
+
+    \b
+    Example:
+      repro report run.json --replay .repro/replays/ID/manifest.intoto.jsonl -o audit.html
+    """
+    from repro.audit.cli import report_command
+
+    report_command(manifest, replays=replays, fmt=fmt, output=output, pdf_path=pdf_path, pubkeys=pubkeys,
+                   check_files=not no_files, root=root, allow_untrusted=allow_untrusted, say=_say(quiet))
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(path_type=Path))
+@_pubkey
+@click.option("--vary", help="Knobs to vary, comma-separated: threads, hashseed, seed, blas, isa, cwd, listing, tz, "
+              "locale, env:NAME=VALUE (default: all but env:).")
+@click.option("--jobs", type=int, help="Replays at once (default: the CPUs, at most 4).")
+@click.option("--budget", type=int, help="Replays in all, the two baselines included.")
+@click.option("--keep-going", is_flag=True, help="Vary the knobs even when the baseline replays differ.")
+@click.option("--json", "json_out", type=OutputDestination("JSON report"),
+              help="Also write the findings as JSON here (- for stdout: then the table goes to stderr).")
+@click.option("--rules", type=click.Path(path_type=Path), help="Tolerance rules (YAML; default: `verify:` in repro.yaml).")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False),
+              help="Project root (default: found from the working directory).")
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "copy"]), help="What confines each replay (as for "
+              "`repro replay`).")
+@click.option("--unsafe-allow-untrusted", is_flag=True, help="Replay a manifest that is unsigned or signed by an "
+              "untrusted key.")
+@quiet_option("Only the table.")
+def doctor(manifest: Path, pubkeys, vary, jobs, budget, keep_going, json_out: Destination | None, rules, root, sandbox,
+           unsafe_allow_untrusted, quiet) -> None:
+    """Find what breaks bit-identity: replay twice with nothing changed, then once per knob.
+
+    \b
+    Each knob changes one condition of the replay (the thread count, PYTHONHASHSEED, the BLAS
+    kernel, ...); the table names the knobs the outputs depend on, with the largest error and a
+    fix, and what the injected hook saw inside the run (unseeded generators, seeds from the clock).
+
+    \b
+    Exit codes: 0 deterministic under every variation tried, 1 something breaks bit-identity
+    (or no baseline finished), 2 usage or invalid manifest, 3 signature or integrity failure,
+    130 / 143 interrupted (the findings so far are printed).
+    """
+    from repro.doctor.run import DoctorOptions, doctor as do_doctor
+    from repro.doctor.render import FORMATS
+
+    report = do_doctor(DoctorOptions(manifest, vary=vary, jobs=jobs, budget=budget, keep_going=keep_going,
+                                     pubkeys=tuple(pubkeys), allow_untrusted=unsafe_allow_untrusted, root=root,
+                                     rules_path=rules, sandbox=sandbox), say=_say(quiet))
+    if json_out is not None:
+        json_out.write(FORMATS["json"].render(report).encode("utf-8"))
+    click.echo(FORMATS["text"].render(report), nl=False, err=json_out is not None and json_out.to_stdout)
+    sys.exit(report.exit_code)
 
 
 @cli.command()

@@ -70,6 +70,21 @@ def _seed_call(v: Any) -> bool:
         and _optional(_str)(v.get("user_site"))
 
 
+def _str_map(v: Any) -> bool:
+    return type(v) is dict and all(type(k) is str and type(x) is str for k, x in v.items())
+
+
+def _hardware(v: Any) -> bool:
+    """A node's hardware facet as the hook gathers it (repro/inject/site/sitecustomize.py)."""
+    if type(v) is not dict or type(v.get("cpu")) is not dict or type(v.get("gpus")) is not list:
+        return False
+    cpu = v["cpu"]
+    return (all(_optional(_str)(cpu.get(k)) for k in ("model", "vendor", "architecture"))
+            and _strings(cpu.get("flags", [])) and _optional(_count)(cpu.get("logical_cores"))
+            and _optional(_count)(v.get("memory_bytes"))
+            and all(type(g) is dict and all(_optional(_str)(x) for x in g.values()) for g in v["gpus"]))
+
+
 # event -> field -> (required, check)
 SCHEMAS: dict[str, dict[str, tuple[bool, Check]]] = {
     "start": {"ppid": (False, _optional(_int)), "argv": (False, _strings), "root": (False, _optional(_str)),
@@ -84,6 +99,11 @@ SCHEMAS: dict[str, dict[str, tuple[bool, Check]]] = {
     "error": {"where": (False, _str), "message": (False, _str)},
     "chained": {"path": (True, _str)},
     "refused": {"path": (True, _str), "operation": (False, _str), "reason": (False, _str)},
+    "rank": {"variables": (True, _str_map), "host": (True, _str), "master_addr": (False, _str),
+             "master_port": (False, _str), "hardware": (False, _hardware)},
+    "rank_end": {"error": (False, _optional(_str))},
+    "comm": {"library": (True, _str), "backend": (True, _str), "rank": (False, _int), "world_size": (False, _count),
+             "torch": (False, _optional(_str)), "gloo": (False, _bool), "nccl": (False, _optional(_str))},
     "state_before": {"path": (True, _str), "copy": (True, lambda v: _str(v) and "/" not in v and v[:1] not in ("", ".")),
                      "size": (False, _count)},
 }

@@ -20,7 +20,8 @@ from repro import __version__, observe
 from repro import run_dir as run_dirs
 from repro.evidence import subjects, validation
 from repro.capture import code as code_facet
-from repro.capture.run_records import MANIFEST_NAME, RUNS_DIR, outputs_written_by_runs
+from repro.capture import distributed
+from repro.capture.run_records import MANIFEST_NAME, RUNS_DIR, outputs_written_by_runs, write_index
 from repro.capture import env as env_facet
 from repro.capture import seeds as seeds_facet
 from repro.capture.deps import is_python, python_flags
@@ -394,9 +395,11 @@ def _command_facet(spec: RunSpec, result: ExecResult) -> dict:
     }
 
 
-def _seal(manifest_path: Path, predicate: dict, outputs: list[Artifact], key, names: dict[str, str], root: Path) -> Manifest:
+def _seal(manifest_path: Path, predicate: dict, outputs: list[Artifact], key, names: dict[str, str],
+          root: Path) -> tuple[Manifest, bytes]:
     """Build the statement (the logs stand in as subjects when there is no output: in-toto wants
-    one), sign it, write it atomically, and only then drop the files of the manifest it replaced."""
+    one), sign it, write it atomically, and only then drop the files of the manifest it replaced.
+    Returns the manifest and the bytes written."""
     logs = predicate["logs"]
     files: list = subjects.output_files(outputs, root)
     if not files:
@@ -406,22 +409,24 @@ def _seal(manifest_path: Path, predicate: dict, outputs: list[Artifact], key, na
     if key is not None:
         manifest = manifest.signed_with(key)
     superseded = _superseded(manifest_path, names)
-    manifest.save(manifest_path)
+    raw = manifest.save(manifest_path)
     _remove(superseded)
-    return manifest
+    return manifest, raw
 
 
-def keep_run_record(root: Path, run_id: str, manifest_path: Path, manifest: Manifest) -> list[str]:
+def keep_run_record(root: Path, run_id: str, manifest_path: Path, raw: bytes, outputs: list) -> list[str]:
     """A manifest written elsewhere (`--manifest run.json`) is also kept under `.repro/runs/`, so
     later runs and replays know which files this run wrote: they are its outputs, never code,
     and never part of the workspace a replay of another run starts from. Returns a warning when
-    the record cannot be written; the run itself stands."""
+    the record cannot be written; the run itself stands. `raw` is the manifest's bytes as written
+    (and read back) at `manifest_path`: the copy needs no second check. The record's outputs are
+    indexed beside it (repro.capture.run_records)."""
     record = root / RUNS_DIR / run_id / MANIFEST_NAME
-    if manifest_path.resolve() == record.resolve():
-        return []
     try:
-        record.parent.mkdir(parents=True, exist_ok=True)
-        manifest.save(record)
+        if manifest_path.resolve() != record.resolve():
+            record.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(record, raw)
+        write_index(record, outputs)
     except (OSError, WriteError) as e:
         return [f"could not keep the run record {RUNS_DIR / run_id / MANIFEST_NAME} ({e}): later runs "
                 "may take this run's outputs for code"]
@@ -437,10 +442,13 @@ def execute_run(
     extra_env: dict[str, str] | None = None,
     replay_of: dict | None = None,
     echo: bool = True,
+    override_env: dict[str, str] | None = None,
 ) -> RunOutcome:
     """`extra_env` are recorded determinism variables a replay restores; `replay_of` points a
     replay's manifest at the original (and makes a SIGINT/SIGTERM end it as `Interrupted`, with
-    nothing sealed); `echo` False keeps the command's output off the terminal (`replay -q`)."""
+    nothing sealed); `echo` False keeps the command's output off the terminal (`replay -q`);
+    `override_env` is set over everything, the seed's PYTHONHASHSEED included (a replay that
+    changes one condition on purpose: repro doctor)."""
     warnings: list[str] = []
     threading.Thread(target=validation.prewarm, args=("manifest.schema.json",), daemon=True).start()
     in_root = spec.input_root or spec.root
@@ -480,7 +488,7 @@ def execute_run(
 
     state_dir(spec.root)
     run_dir = run_dirs.create(spec.root, spec.run_id)
-    repro_env = {**(extra_env or {}), **seeds_facet.child_variables(spec.seed, spec.threads)}
+    repro_env = {**(extra_env or {}), **seeds_facet.child_variables(spec.seed, spec.threads), **(override_env or {})}
     repro_env["REPRO_RUN_DIR"] = str(run_dir)
     repro_env["REPRO_RUN_ID"] = spec.run_id
     repro_env.update(observe.child_variables(spec.observe, spec.root))
@@ -535,6 +543,8 @@ def execute_run(
                             after=after, disabled=disabled, say=say, run_dir=run_dir,
                             replaying=replay_of is not None)
         warnings.extend(observed.warnings)
+        job = distributed.section(events, spec.argv, spec.root, ignore=spec.ignore)
+        warnings.extend(distributed.warnings(job))
         outputs += observed.outputs
         stored = _store_outputs(outputs, spec, warnings) if spec.store.get("enabled", True) else {}
         observed_state = {e["path"] for e in observed.state}
@@ -570,11 +580,14 @@ def execute_run(
             "observed": observed.section,
             "warnings": warnings,
         }
+        if job is not None:
+            predicate["distributed"] = job
         if replay_of is not None:
             predicate["replay_of"] = replay_of
-        manifest = _seal(spec.manifest_path, predicate, outputs, key, names, spec.root)
+        manifest, raw = _seal(spec.manifest_path, predicate, outputs, key, names, spec.root)
         if replay_of is None:
-            warnings += keep_run_record(spec.root, spec.run_id, spec.manifest_path, manifest)
+            warnings += keep_run_record(spec.root, spec.run_id, spec.manifest_path, raw,
+                                        predicate["outputs"])
         placed.clear()  # sealed: the files beside the manifest are its own now
     except ReproError as e:
         if result is not None and replay_of is None:

@@ -63,6 +63,14 @@ def example(tmp_path) -> Path:
     return make_example(tmp_path / "logreg")
 
 
+@pytest.fixture(scope="session")
+def audit_project(tmp_path_factory):
+    """Signed and unsigned runs of a copy of the example and two replays (tests/audit/project.py)."""
+    from tests.audit.project import make_project
+
+    return make_project(tmp_path_factory.mktemp("audit"))
+
+
 _DOCKER: tuple[bool, str] | None = None
 
 
@@ -127,6 +135,39 @@ def _bwrap_gate(request):
     pytest.skip(f"{reason}; tests/bwrap/provision.sh installs it")
 
 
+def chromium_path() -> str | None:
+    from repro.audit.pdf import find_chromium
+
+    return find_chromium()
+
+
+def chromium_missing() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    import shutil
+
+    missing = [name for name, found in (("chromium", chromium_path()), ("pdftotext", shutil.which("pdftotext")))
+               if found is None]
+    return f"{' and '.join(missing)} not installed" if missing else None
+
+
+def require_chromium() -> None:
+    """Skip, saying why, where headless Chromium (or pdftotext) is missing — and fail instead
+    under REPRO_REQUIRE_CHROMIUM=1, which CI sets after tests/browser/provision.sh."""
+    reason = chromium_missing()
+    if reason is None:
+        return
+    if os.environ.get("REPRO_REQUIRE_CHROMIUM") == "1":
+        pytest.fail(f"REPRO_REQUIRE_CHROMIUM=1 but {reason}")
+    pytest.skip(f"{reason}; tests/browser/provision.sh installs them")
+
+
+@pytest.fixture(autouse=True)
+def _chromium_gate(request):
+    """Tests marked `chromium` run only where a headless Chromium does (`require_chromium`)."""
+    if request.node.get_closest_marker("chromium") is not None:
+        require_chromium()
+
+
 def _missing_modules(names: tuple[str, ...]) -> list[str]:
     import importlib.util
 
@@ -156,3 +197,45 @@ def _part_gate(request):
         if os.environ.get(variable) == "1":
             pytest.fail(f"{variable}=1 but this test {reason}")
         pytest.skip(reason)
+
+
+_SLURM: tuple[bool, str] | None = None
+
+
+def slurm_available() -> tuple[bool, str]:
+    """A controller that answers and at least one node that can run a job, asked for real."""
+    global _SLURM
+    if _SLURM is None:
+        import shutil
+
+        if shutil.which("srun") is None or shutil.which("sinfo") is None:
+            _SLURM = (False, "Slurm's client commands (srun, sinfo) are not installed")
+        else:
+            try:
+                out = subprocess.run(["sinfo", "-h", "-N", "-o", "%N %T"], capture_output=True, text=True, timeout=10)
+                usable = [line for line in out.stdout.splitlines()
+                          if line.split()[-1].rstrip("*") in ("idle", "mixed", "allocated", "completing")]
+                _SLURM = (True, "") if out.returncode == 0 and usable else (
+                    False, f"no Slurm node is ready ({(out.stderr.strip() or out.stdout.strip())[:200]})")
+            except (OSError, subprocess.TimeoutExpired) as e:
+                _SLURM = (False, f"Slurm does not answer ({type(e).__name__})")
+    return _SLURM
+
+
+def slurm_nodes() -> int:
+    out = subprocess.run(["sinfo", "-h", "-N", "-o", "%N"], capture_output=True, text=True, timeout=10)
+    return len(set(out.stdout.split()))
+
+
+@pytest.fixture(autouse=True)
+def _slurm_gate(request):
+    """Tests marked `slurm` skip, saying why, where no Slurm cluster answers — and fail instead
+    under REPRO_REQUIRE_SLURM=1, which CI sets after tests/slurm/provision.sh started one."""
+    if request.node.get_closest_marker("slurm") is None:
+        return
+    ok, reason = slurm_available()
+    if ok:
+        return
+    if os.environ.get("REPRO_REQUIRE_SLURM") == "1":
+        pytest.fail(f"REPRO_REQUIRE_SLURM=1 but {reason}")
+    pytest.skip(f"{reason}; tests/slurm/provision.sh starts a single-host cluster")

@@ -8,11 +8,15 @@ run rewrote it. The code facet leaves these files out, and says which of them ch
 run wrote them (edited by hand, or written by something else).
 
 At replay the records decide what the code check ignores, so there only records signed by a
-trusted key count: a planted record must not hide a changed source file.
+trusted key count: a planted record must not hide a changed source file. A run believes records
+as they are, and reads each one's outputs from the small index kept beside it (`outputs.json`,
+stamped with the record's size, mtime and inode) instead of parsing a manifest that can list
+100,000 files: without it, every run would re-read the whole history.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -20,6 +24,7 @@ from repro.errors import ReproError
 
 RUNS_DIR = Path(".repro") / "runs"
 MANIFEST_NAME = "manifest.json"
+INDEX_NAME = "outputs.json"
 
 Digest = dict[str, str]
 # project-relative path -> the digests runs recorded for it (one per run that wrote it)
@@ -45,6 +50,30 @@ def _entries(outputs: object) -> list[tuple[str, Digest]]:
     return out
 
 
+def _stamp(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def write_index(record: Path, outputs: list) -> None:
+    """Keep the outputs of the run record at `record` beside it, stamped with the record's stat."""
+    from repro.evidence import jsonio
+
+    index = {"record": _stamp(record), "outputs": [[rel, digest] for rel, digest in _entries(outputs)]}
+    jsonio.write_atomic(record.parent / INDEX_NAME, json.dumps(index, separators=(",", ":")).encode())
+
+
+def _indexed(record: Path) -> list[tuple[str, Digest]] | None:
+    """The index's entries when it belongs to the record as it is now, else None."""
+    try:
+        index = json.loads((record.parent / INDEX_NAME).read_bytes())
+        if index["record"] != _stamp(record):
+            return None
+        return [(rel, digest) for rel, digest in index["outputs"] if isinstance(rel, str) and isinstance(digest, dict)]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def outputs_written_by_runs(root: Path, check: Check | None = None) -> dict[str, list[Digest]]:
     """The files the run records under `root/.repro/runs/` list as outputs. A record that
     cannot be read, is malformed or (with `check`) is not believed is left out: this is a list of
@@ -56,6 +85,11 @@ def outputs_written_by_runs(root: Path, check: Check | None = None) -> dict[str,
     if not runs.is_dir():
         return found
     for path in sorted(runs.glob(f"*/{MANIFEST_NAME}")):
+        entries = _indexed(path) if check is None else None
+        if entries is not None:
+            for rel, digest in entries:
+                found.setdefault(rel, []).append(digest)
+            continue
         try:
             data = jsonio.load_file(path)
         except ReproError:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -143,8 +144,7 @@ class JsonFormat:
         if walk.left_out:
             n = walk.left_out
             note = f"{n} value{'s' if n != 1 else ''} left out at ignored paths"
-            return Verdict(verdict.path, verdict.status, verdict.rule, f"{verdict.detail}; {note}",
-                           verdict.max_abs_error, verdict.max_rel_error, verdict.where)
+            return replace(verdict, detail=f"{verdict.detail}; {note}")
         return verdict
 
     def _leaf(self, parts: tuple[Part, ...], a: Any, b: Any) -> Problem | None:

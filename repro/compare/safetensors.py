@@ -14,7 +14,7 @@ import io
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -216,8 +216,7 @@ class SafetensorsFormat(ArrayFormat):
         verdict = stats.verdict(name, self.label)
         if left_out:
             note = f"{left_out} tensor{'s' if left_out != 1 else ''} left out at ignored paths"
-            return Verdict(verdict.path, verdict.status, verdict.rule, f"{verdict.detail}; {note}",
-                           verdict.max_abs_error, verdict.max_rel_error, verdict.where)
+            return replace(verdict, detail=f"{verdict.detail}; {note}")
         return verdict
 
     def _structure(self, rec: SafetensorsHeader, rep: SafetensorsHeader) -> tuple[str, str] | None:

@@ -8,11 +8,12 @@ statistics keep only a few scalars, so the memory they need does not grow with t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
 
+from repro.compare.histogram import HistogramBuilder
 from repro.compare.policy import Pair
 from repro.compare.verdict import Verdict
 
@@ -56,6 +57,7 @@ class ErrorStats:
         self.max_rel: float | None = None
         self.worst: Sample | None = None
         self._worst_key = -math.inf
+        self.histogram = HistogramBuilder()
 
     def add(self, pair: Pair, accepted: np.ndarray, locate: Locate) -> None:
         """Fold in one chunk. `accepted` is the element-wise decision for `pair`."""
@@ -84,6 +86,7 @@ class ErrorStats:
     def _add_errors(self, pair: Pair, diff: np.ndarray, locate: Locate) -> None:
         flat = diff.reshape(-1)
         top = np.fmax.reduce(flat)  # fmax skips NaN: a NaN pair has no size of error
+        self.histogram.add(flat, float(top))
         if not np.isnan(top) and (self.max_abs is None or top > self.max_abs):
             self.max_abs = float(top)
             self.max_abs_at = _sample(pair, int(np.argmax(flat == top)), locate)
@@ -93,7 +96,13 @@ class ErrorStats:
             self.max_rel = float(rel)
 
     def verdict(self, name: str, label: str) -> Verdict:
-        """The verdict for a file whose bytes differ but whose structure matched."""
+        """The verdict for a file whose bytes differ but whose structure matched, with the
+        distribution of its errors when any numbers were compared."""
+        verdict = self._verdict(name, label)
+        histogram = self.histogram.build()
+        return replace(verdict, histogram=histogram) if histogram.total else verdict
+
+    def _verdict(self, name: str, label: str) -> Verdict:
         max_rel = self.max_rel
         if max_rel is None and self.max_abs == 0.0:
             max_rel = 0.0  # every difference was 0/0: the values are equal

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from repro.compare.histogram import ErrorHistogram
 from repro.errors import UsageError
 
 Status = Literal["identical", "within_tolerance", "differs", "missing", "unexpected", "skipped"]
@@ -44,7 +45,8 @@ class Verdict:
     """One output's comparison.
 
     `where` names the element the errors point at: for a pass, the largest absolute error; for a
-    failure, the worst element outside the tolerance (see docs/tolerance.md).
+    failure, the worst element outside the tolerance (see docs/tolerance.md). `histogram` is
+    the distribution of the absolute errors of the values compared, when numbers were.
     """
 
     path: str
@@ -54,6 +56,7 @@ class Verdict:
     max_abs_error: float | None = None
     max_rel_error: float | None = None
     where: str | None = None
+    histogram: ErrorHistogram | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -94,6 +97,7 @@ class Verdict:
             "max_abs_error": _error_to_json(self.max_abs_error),
             "max_rel_error": _error_to_json(self.max_rel_error),
             "where": self.where,
+            **({"histogram": self.histogram.to_json()} if self.histogram is not None else {}),
         }
 
     @classmethod
@@ -101,7 +105,7 @@ class Verdict:
         """Rebuild a verdict stored by `to_json`; a malformed record raises UsageError."""
         if not isinstance(data, dict):
             raise UsageError(f"verdict: expected an object, got {type(data).__name__}")
-        unknown = set(data) - {"path", "status", "rule", "detail", "max_abs_error", "max_rel_error", "where"}
+        unknown = set(data) - {"path", "status", "rule", "detail", "max_abs_error", "max_rel_error", "where", "histogram"}
         if unknown:
             raise UsageError(f"verdict: unknown field {sorted(unknown)[0]!r}")
         for field in ("path", "status", "rule"):
@@ -120,4 +124,5 @@ class Verdict:
             max_abs_error=_error_from_json(data.get("max_abs_error"), "max_abs_error"),
             max_rel_error=_error_from_json(data.get("max_rel_error"), "max_rel_error"),
             where=where,
+            histogram=ErrorHistogram.from_json(data["histogram"]) if data.get("histogram") is not None else None,
         )

@@ -75,20 +75,24 @@ def _check_unicode(value: Any) -> None:
 
 
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_BRACKET = re.compile(r"[\[\]{}]")
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_PAIRS = str.maketrans("[{]}", "(())")
 
 
 def _nesting_bound(text: str) -> None:
     """Reject deep nesting before the recursive decoder sees it. Strings are cut out first (a
-    bracket inside one does not nest), so only the structural brackets are walked."""
-    depth = 0
-    for m in _BRACKET.finditer(_STRING.sub("", text)):
-        if m.group() in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise InvalidManifestError(f"nesting deeper than {MAX_DEPTH} levels")
-        else:
-            depth -= 1
+    bracket inside one does not nest), then everything but the brackets; each pass of
+    `replace("()", "")` removes the innermost level, so more than MAX_DEPTH passes with pairs left
+    is too deep, and so are more than MAX_DEPTH brackets left open at the end. All C-level string
+    work: a manifest of 100,000 files has 400,000 brackets. Otherwise unbalanced brackets are
+    left to the decoder, which names where."""
+    shape = _NOT_BRACKET.sub("", _STRING.sub("", text)).translate(_PAIRS)
+    for _ in range(MAX_DEPTH):
+        if "()" not in shape:
+            break
+        shape = shape.replace("()", "")
+    if "()" in shape or shape.count("(") > MAX_DEPTH:
+        raise InvalidManifestError(f"nesting deeper than {MAX_DEPTH} levels")
 
 
 def loads_strict(data: bytes | str, *, what: str = "document") -> Any:

@@ -121,13 +121,15 @@ class Manifest:
     def load(cls, path: Path) -> "Manifest":
         return cls.from_json(jsonio.load_file(path, what=str(path)), what=str(path))
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path) -> bytes:
         """Read back what is about to be written, as `load` will (strict JSON, schema), then write it
-        atomically: a manifest repro wrote and cannot read is worse than none."""
+        atomically: a manifest repro wrote and cannot read is worse than none. Returns the bytes
+        written, for a second copy that need not be checked again."""
         data = {**self.statement, "signatures": [dict(sig) for sig in self.signatures]}
         raw = jsonio.pretty_bytes(data)
         Manifest.from_bytes(raw, what="manifest being written")  # what repro writes, its strict reader reads back
         jsonio.write_atomic(path, raw)
+        return raw
 
     def verify(self, trusted: list) -> signing.KeyID:
         if self.predicate.get("unsigned") and not self.signatures:

@@ -23,8 +23,8 @@ from repro.evidence.manifest import Manifest
 from repro.replay.result import Change
 
 FACETS: tuple[str, ...] = (
-    "code", "inputs", "outputs", "packages", "python", "os", "image", "sandbox", "hardware", "threads", "seeds",
-    "environment",
+    "code", "inputs", "outputs", "packages", "python", "os", "image", "sandbox", "hardware", "distributed", "threads",
+    "seeds", "environment",
 )
 """Every facet, in the order changes are listed."""
 
@@ -221,6 +221,27 @@ def _hardware(before: dict, after: dict) -> Diffs:
             yield from _field(f"gpus[{i}].{key}", old.get(key), new.get(key))
 
 
+def _distributed(before: dict, after: dict) -> Diffs:
+    """The job's launcher and shape, and each node's hardware, node by node in rank order (the
+    names of a cluster's nodes differ between allocations; the n-th node is the n-th node)."""
+    b, a = before.get("distributed") or {}, after.get("distributed") or {}
+    if not b and not a:
+        return
+    yield from _field("launcher", b.get("launcher"), a.get("launcher"))
+    b_shape, a_shape = b.get("shape") or {}, a.get("shape") or {}
+    for key in ("world_size", "nodes", "tasks_per_node"):
+        yield from _field(f"shape.{key}", b_shape.get(key), a_shape.get(key))
+    b_nodes, a_nodes = b.get("nodes") or [], a.get("nodes") or []
+    for i in range(max(len(b_nodes), len(a_nodes))):
+        if i >= len(b_nodes) or i >= len(a_nodes):  # a node on one side only: one line, not its every flag
+            yield f"nodes[{i}]", b_nodes[i]["name"] if i < len(b_nodes) else None, \
+                a_nodes[i]["name"] if i < len(a_nodes) else None
+            continue
+        old, new = b_nodes[i].get("hardware") or {}, a_nodes[i].get("hardware") or {}
+        for key, x, y in _hardware({"hardware": old}, {"hardware": new}):
+            yield f"nodes[{i}].{key}", x, y
+
+
 def _threads(before: dict, after: dict) -> Diffs:
     yield from _field("threads", _get(before, "seeds", "threads"), _get(after, "seeds", "threads"))
     yield from _members(_get(before, "seeds", "variables") or {}, _get(after, "seeds", "variables") or {})
@@ -257,6 +278,7 @@ _FACET_DIFFS: dict[str, Callable[[dict, dict], Diffs]] = {
     "image": _image,
     "sandbox": _sandbox,
     "hardware": _hardware,
+    "distributed": _distributed,
     "threads": _threads,
     "seeds": _seeds,
     "environment": _environment,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from repro.replay import sandboxing, workspace
+from repro.replay import shape as job_shape
 from repro.capture import code as code_facet
 from repro.capture.run_records import outputs_written_by_runs, signed_by
 from repro.capture.seeds import THREAD_VARIABLES
@@ -25,7 +26,8 @@ from repro.evidence.manifest import Manifest, check_relpath
 from repro.paths import confine
 from repro.replay import codediff
 from repro.replay.logs import compare_logs
-from repro.replay.result import ReplayReport, SandboxReport, utc_now_seconds
+from repro.replay.conditions import NONE as NO_CHANGE, Conditions
+from repro.replay.result import Change, ReplayReport, SandboxReport, utc_now_seconds
 from repro.replay.unexpected import mirror_of, unexpected_verdicts
 from repro.secrets import MASK
 from repro.data.store import Store
@@ -51,6 +53,9 @@ class ReplayOptions:
     quiet: bool = False
     sandbox: str | None = None  # auto | bwrap | copy (default: `sandbox:` of repro.yaml, else auto)
     network: bool = False  # let a bwrap-sandboxed replay reach the network the recorded run did not record
+    shape: str | None = None  # NODESxTASKS: replay a distributed job at another shape, reported as drift
+    conditions: Conditions = NO_CHANGE  # what to change on purpose (repro doctor); nothing by default
+    workspace: Path | None = None  # an empty directory to replay in instead of a fresh scratch one
 
 
 def rules_source(path: Path | None, config: dict) -> dict | None:
@@ -160,13 +165,14 @@ def _replay_spec(manifest: Manifest, opts: ReplayOptions, ws_root: Path, root: P
     runner = pred["runner"]
     image = runner.get("image", {}) if runner["name"] == "docker" else {}
     manifest_path = opts.output_manifest or root / ".repro" / "replays" / run_id / "manifest.json"
+    changed = opts.conditions
     return RunSpec(
         root=ws_root,
         cwd=confine(ws_root, cmd["cwd"], what="working directory") if cmd["cwd"] != "." else ws_root,
         argv=tuple(cmd["argv"]),
-        seed=pred["seeds"]["seed"],
+        seed=pred["seeds"]["seed"] if changed.seed is None else changed.seed,
         seed_source="recorded",
-        threads=pred["seeds"]["threads"],
+        threads=pred["seeds"]["threads"] if changed.threads is None else changed.threads,
         inputs=tuple(a["path"] for a in pred["inputs"] if not a.get("state")),
         outputs=tuple(a["path"] for a in pred["outputs"] if not a.get("observed") and not a.get("state")),
         state=tuple(dict.fromkeys(str(confine(ws_root, a["path"], what="state file path"))
@@ -328,7 +334,8 @@ def with_state_hints(verdicts: list[Verdict], recorded: dict) -> list[Verdict]:
     return out
 
 
-REPLAY_DRIFT_FACETS = ("packages", "python", "os", "image", "sandbox", "hardware", "threads", "seeds", "environment")
+REPLAY_DRIFT_FACETS = ("packages", "python", "os", "image", "sandbox", "hardware", "distributed", "threads", "seeds",
+                       "environment")
 """What a replay reports as drift: everything around the command, environment variables included,
 so "environment drift: none" is printed only where `repro diff` would show none either."""
 
@@ -363,14 +370,20 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
         if not opts.checkout:
             own = (opts.manifest_path.resolve().parent, *((opts.rules_path,) if opts.rules_path else ()))
             check_code(manifest, root, own, opts.manifest_path, trusted_keys(opts.pubkeys) if keyid else None)
+        reshaped = job_shape.parse_override(opts.shape) if opts.shape else None
+        if reshaped is None:
+            job_shape.check(pred, pred["command"]["argv"], os.environ)
     except ReproError as e:
         attest_refusal(opts, manifest, rules_doc, e, load_key, say)
         raise
     key = load_key() if (opts.sign and load_key is not None) else None
     env_values, env_unset, env_masked = restored_environment(manifest, config)
+    changed = opts.conditions
+    env_values = {k: v for k, v in env_values.items() if k not in changed.unset}
+    env_unset = [*env_unset, *changed.unset]
 
     run_id = new_run_id()
-    scratch = workspace.create()
+    scratch = opts.workspace or workspace.create()
     try:
         if opts.checkout:
             ws_root = workspace.checkout(root, pred["code"]["commit"], _saved_diff(manifest, opts.manifest_path), scratch)
@@ -384,6 +397,9 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
         confine_outputs(manifest, ws_root)
         workspace.restore_state(Store.for_project(root), ws_root, state_entries(manifest))
         spec = _replay_spec(manifest, opts, ws_root, root, run_id)
+        if reshaped is not None:
+            spec = replace(spec, argv=tuple(job_shape.override(spec.argv, reshaped)))
+            say(f"replaying at the shape asked for: {reshaped.text()} ({' '.join(spec.argv)})")
         sandbox = SandboxReport(choice.kind, copied, reason=choice.reason)
         if bwrap:
             plan, moved = sandboxing.plan(manifest, choice, root, ws_root, network=opts.network)
@@ -399,7 +415,7 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
                 spec, make_runner(spec), say=say, load_key=(lambda: key) if key is not None else None,
                 extra_env={**env_values, **confine_variables(root, sandboxed=sandbox.sandboxed)},
                 replay_of={"run_id": pred["run_id"], "manifest_digest": manifest.digest()},
-                echo=not opts.quiet,
+                echo=not opts.quiet, override_env=changed_variables(changed),
             )
         timings: dict[str, float] = {}
         verdicts = compare_outputs(manifest, outcome.manifest, root, ws_root, rules, Store.for_project(root), timings)
@@ -409,12 +425,16 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
             say(f"workspace kept at {scratch}")
         else:
             workspace.remove(scratch)
-    verdicts = [*verdicts, *logs.gating]
+    verdicts = [*verdicts, *logs.gating, *shape_verdicts(pred, outcome.manifest.predicate, reshaped)]
     exit_recorded = pred["command"]["exit_code"]
     exit_replayed = outcome.result.exit_code
     reproduced = bool(verdicts) and all(v.ok for v in verdicts) and exit_recorded == exit_replayed
     changes = tuple(c for c in drift(pred, outcome.manifest.predicate, facets=REPLAY_DRIFT_FACETS)
                     if c.facet != "sandbox" or c.before is not None)  # an unconfined run: the sandbox line says it
+    if reshaped is not None:
+        recorded_shape = job_shape.recorded(pred)
+        changes = (Change("distributed", "shape (--shape)", recorded_shape.text() if recorded_shape else None,
+                          reshaped.text()), *changes)
     refused = outcome.refused_writes
     replay_outside = () if sandbox.sandboxed else tuple(
         o["path"] for o in (outcome.manifest.predicate.get("observed") or {}).get("outside") or ())
@@ -444,6 +464,27 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
         compare_s=tuple(timings.items()),
     )
     return attest_replay(report, opts, manifest, outcome.manifest, outcome.manifest_path, rules_doc, key, say)
+
+
+def shape_verdicts(recorded: dict, replayed: dict, reshaped: job_shape.Shape | None) -> list[Verdict]:
+    """A distributed job that replayed at another shape than recorded (without --shape), or
+    with ranks missing or failed, did not reproduce: never silently a smaller job."""
+    before, after = recorded.get("distributed"), replayed.get("distributed")
+    if before is None:
+        return []
+    if after is None:
+        return [Verdict("job shape", "differs", "shape", "the replay recorded no ranks: its processes carried no "
+                        "launcher's rank variables")]
+    out = []
+    want, got = job_shape.recorded(recorded), job_shape.recorded(replayed)
+    if reshaped is None and want != got:
+        out.append(Verdict("job shape", "differs", "shape", f"recorded {want.text() if want else '?'}, replayed "
+                           f"{got.text() if got else '?'}"))
+    lost = sorted(set(after.get("missing_ranks") or []) | set(after.get("failed_ranks") or []))
+    if lost:
+        out.append(Verdict("job ranks", "differs", "shape", f"rank(s) {', '.join(map(str, lost))} of the replay "
+                           "were missing or did not end normally"))
+    return out
 
 
 def attest_replay(report: ReplayReport, opts: ReplayOptions, manifest: Manifest, replayed: Manifest,
@@ -489,6 +530,12 @@ def attest_refusal(opts: ReplayOptions, manifest: Manifest, rules_doc: dict | No
         say(f"warning: the refusal is not attested: {e}")
         return
     say(f"refusal attested in {opts.attest}")
+
+
+def changed_variables(changed: Conditions) -> dict[str, str]:
+    """The variables a deliberately changed replay sets over everything else (the hook reads
+    REPRO_VARY_LISTING to hand out directory listings in another order)."""
+    return {**changed.env, **({"REPRO_VARY_LISTING": changed.listing} if changed.listing else {})}
 
 
 def confine_variables(recorded_root: Path, *, sandboxed: bool = False) -> dict[str, str]:

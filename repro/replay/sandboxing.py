@@ -21,10 +21,24 @@ def is_container(manifest: Manifest, image: str | None) -> bool:
     return manifest.predicate["runner"]["name"] == "docker" or image is not None
 
 
+def is_slurm_job(manifest: Manifest) -> bool:
+    from repro.capture.distributed import launcher_of
+
+    pred = manifest.predicate
+    dist = pred.get("distributed") or {}
+    return dist.get("launcher") == "slurm" or launcher_of(pred["command"]["argv"]) == "slurm"
+
+
 def pick(manifest: Manifest, mode: str | None, config: dict, image: str | None) -> Choice:
     """`--sandbox`, else `sandbox:` of repro.yaml, else auto. A container run is confined by its
     container (inputs mounted read-only), so bwrap does not apply to it."""
     mode = mode or config.get("sandbox") or "auto"
+    if is_slurm_job(manifest):
+        if mode == "bwrap":
+            raise UsageError("--sandbox bwrap: the recorded job ran under Slurm, whose tasks slurmd starts outside any "
+                             "sandbox this process could make; it replays in the copying workspace")
+        return Choice("copy", reason="a Slurm job's tasks are started by slurmd, outside any sandbox of this process: "
+                                     "the copying workspace and repro's write guard confine them")
     if is_container(manifest, image):
         if mode == "bwrap":
             raise UsageError("--sandbox bwrap: the recorded run ran in a container, which replays in one")

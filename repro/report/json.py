@@ -36,6 +36,7 @@ def _verdict(v: Verdict) -> dict[str, Any]:
         "max_abs_error": finite(v.max_abs_error),
         "max_rel_error": finite(v.max_rel_error),
         "where": v.where,
+        **({"histogram": v.histogram.to_json()} if v.histogram is not None else {}),
     }
 
 

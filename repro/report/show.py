@@ -64,14 +64,30 @@ MAX_LISTED = 20
 
 
 def _grouped(arts: list[dict]) -> list[str]:
-    """Thousands of observed files as one line per directory: count, total size."""
-    groups: dict[str, list[int]] = {}
+    """Thousands of observed files as at most MAX_LISTED lines: one per directory, and while there
+    are more directories than that, the deepest are folded into their parents (a run that read
+    100,000 files in 1,000 directories under data/ shows as one line for data/)."""
+    groups: dict[str, list] = {}
     for a in arts:
         directory = a["path"].rpartition("/")[0] or "."
-        entry = groups.setdefault(directory, [0, 0])
+        entry = groups.setdefault(directory, [0, 0, {directory}])
         entry[0] += max(1, len(a.get("files", [])))
         entry[1] += a["size"]
-    lines = [f"  {d}/  {n} files, {_size(size)}" for d, (n, size) in sorted(groups.items())]
+    while len(groups) > MAX_LISTED:
+        deepest = max(d.count("/") + (d != ".") for d in groups)
+        if deepest <= 1:
+            break
+        folded: dict[str, list] = {}
+        for d, (n, size, dirs) in groups.items():
+            if d.count("/") + 1 == deepest:
+                d = d.rpartition("/")[0]
+            entry = folded.setdefault(d, [0, 0, set()])
+            entry[0] += n
+            entry[1] += size
+            entry[2] |= dirs
+        groups = folded
+    lines = [f"  {d}/  {n} files" + (f" in {len(dirs)} directories" if len(dirs) > 1 else "") + f", {_size(size)}"
+             for d, (n, size, dirs) in sorted(groups.items())]
     return lines + ["  (grouped by directory; --full lists every file)"]
 
 

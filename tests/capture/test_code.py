@@ -110,6 +110,26 @@ def test_only_records_signed_by_a_trusted_key_count_when_asked(tmp_path):
     assert set(outputs_written_by_runs(tmp_path, signed_by([key.public_key()]))) == {"executed.ipynb"}
 
 
+def test_a_run_reads_outputs_from_the_index_while_it_matches_its_record(tmp_path):
+    import json
+    import os
+
+    from repro.capture.run_records import outputs_written_by_runs, write_index
+
+    _record_outputs(tmp_path, "r1", {"a.npz": b"a"})
+    record = tmp_path / ".repro" / "runs" / "r1" / "manifest.json"
+    write_index(record, json.loads(record.read_text())["predicate"]["outputs"])
+    index = record.parent / "outputs.json"
+    text = index.read_text()
+    index.write_text(text.replace('"a.npz"', '"from-index.npz"'))  # proves which one was read
+    assert set(outputs_written_by_runs(tmp_path)) == {"from-index.npz"}
+    st = record.stat()
+    os.utime(record, ns=(st.st_atime_ns, st.st_mtime_ns + 1))  # the record changed: the index is stale
+    assert set(outputs_written_by_runs(tmp_path)) == {"a.npz"}
+    os.utime(record, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert set(outputs_written_by_runs(tmp_path, lambda body, sigs: True)) == {"a.npz"}  # a check reads the record
+
+
 def test_a_broken_record_is_left_out(tmp_path):
     from repro.capture.run_records import outputs_written_by_runs
 

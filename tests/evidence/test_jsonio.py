@@ -33,6 +33,21 @@ def test_deep_nesting_rejected_without_recursion():
         jsonio.loads_strict(b"[" * 100000 + b"]" * 100000)
 
 
+@pytest.mark.parametrize("text, deep", [
+    ("[" * 64 + "]" * 64, False),
+    ("[" * 65 + "]" * 65, True),
+    ('{"a": [' * 40 + "1" + "]}" * 40, True),  # 80 levels, objects and arrays mixed
+    ("[[]," * 30 + "[]" + "]" * 30, False),  # siblings do not add up
+    ("[" * 100000, True),  # left open
+])
+def test_nesting_is_measured_exactly(text, deep):
+    if deep:
+        with pytest.raises(InvalidManifestError, match="nesting deeper"):
+            jsonio.loads_strict(text.encode())
+    else:
+        jsonio.loads_strict(text.encode())
+
+
 def test_brackets_inside_strings_do_not_count_as_nesting():
     assert jsonio.loads_strict(json.dumps({"s": "[" * 500}).encode()) == {"s": "[" * 500}
 

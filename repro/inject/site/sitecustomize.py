@@ -26,10 +26,39 @@ _FLUSH_AT = 50000  # buffered opens: bounds memory, and a killed process loses a
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _MAX_VALUES = 10  # distinct seed values kept per call site
 _MAX_SPAWNED = 1000
+_RANK_VARIABLES = (
+    "RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "TORCHELASTIC_RUN_ID",
+    "SLURM_JOB_ID", "SLURM_STEP_ID", "SLURM_PROCID", "SLURM_LOCALID", "SLURM_NODEID", "SLURM_NNODES",
+    "SLURM_NTASKS", "SLURMD_NODENAME",
+    "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK", "PMI_RANK", "PMI_SIZE",
+)
+"""The launchers' own variables that say which rank a process is (torchrun, Slurm, MPI)."""
+_LOCAL_RANK_VARIABLES = ("LOCAL_RANK", "SLURM_LOCALID", "OMPI_COMM_WORLD_LOCAL_RANK")
+_NUMERIC_FLAGS = ("sse2", "sse4_1", "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512dq", "avx512bw",
+                  "avx512vl", "avx512_bf16", "avx512_fp16", "avx512_vnni", "amx_bf16", "amx_tile", "neon", "asimd",
+                  "sve", "sve2", "fp16", "asimdhp")
+"""repro.capture.hardware.NUMERIC_FLAGS (a test keeps the two equal): the ISA flags that change float results."""
+
+
+def _log_name():
+    """`proc-<pid>.jsonl`; a process of a distributed job adds its node's name: on a file system
+    the nodes share, two nodes' processes may have the same pid."""
+    if not any(name in os.environ for name in _RANK_VARIABLES):
+        return "proc-%d.jsonl"
+    try:
+        import socket
+
+        node = os.environ.get("SLURMD_NODENAME") or socket.gethostname()
+    except Exception:
+        node = "node"
+    node = "".join(c if c.isalnum() or c in "._-" else "_" for c in node)[:64] or "node"
+    return "proc-" + node + "-%d.jsonl"
 
 
 def _log_writer(run_dir):
     import json
+
+    name = _log_name()
 
     def write(fields):
         """One JSON line per call, appended with one write: a process that dies loses nothing
@@ -37,7 +66,7 @@ def _log_writer(run_dir):
         if not run_dir:
             return
         data = memoryview((json.dumps(fields, sort_keys=True, default=str) + "\n").encode("utf-8"))
-        path = os.path.join(run_dir, "proc-%d.jsonl" % os.getpid())
+        path = os.path.join(run_dir, name % os.getpid())
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             while data:
@@ -681,6 +710,156 @@ class _SeedCalls(object):
         self.wrap(module, "key", "jax.random.key", "seed")
 
 
+def _master_addr(value):
+    """MASTER_ADDR as a host name: a URL's user and password, when someone put them there, are dropped."""
+    if "@" in value:
+        value = value.rsplit("@", 1)[1]
+    if "://" in value:
+        value = value.split("://", 1)[1]
+    return value[:255]
+
+
+def _node_hardware():
+    """This node's hardware facet, from /proc alone (standard library, no subprocess): CPU model,
+    vendor and the numerics-relevant ISA flags, cores, memory, and NVIDIA GPUs with their driver."""
+    cpu = {"model": None, "vendor": None, "flags": []}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            fields = {}
+            for line in f:
+                if not line.strip():
+                    if fields:
+                        break
+                    continue
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip().lower(), value.strip())
+        flags = set((fields.get("flags") or fields.get("features") or "").split())
+        cpu = {"model": fields.get("model name") or fields.get("cpu model") or fields.get("hardware"),
+               "vendor": fields.get("vendor_id") or fields.get("cpu implementer"),
+               "flags": sorted(flag for flag in _NUMERIC_FLAGS if flag in flags)}
+    except Exception:
+        pass
+    import platform
+
+    cpu["architecture"] = platform.machine()
+    cpu["logical_cores"] = os.cpu_count()
+    facet = {"cpu": cpu, "memory_bytes": None, "gpus": []}
+    try:
+        facet["memory_bytes"] = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        pass
+    driver = None
+    try:
+        with open("/proc/driver/nvidia/version") as f:
+            words = f.readline().split()
+        driver = next((w for w in words if w[:1].isdigit() and "." in w), None)
+    except Exception:
+        pass
+    try:
+        base = "/proc/driver/nvidia/gpus"
+        for bus in sorted(os.listdir(base)):
+            info = {}
+            with open(os.path.join(base, bus, "information")) as f:
+                for line in f:
+                    key, _, value = line.partition(":")
+                    info[key.strip()] = value.strip()
+            facet["gpus"].append({"name": info.get("Model"), "uuid": info.get("GPU UUID"), "bus": bus,
+                                  "driver": driver})
+    except Exception:
+        pass
+    return facet
+
+
+def _rank_identity(record):
+    """When a launcher's rank variables are set, record who this process is in the job, and on
+    each node's local rank 0 the node's hardware. Costs a few environment look-ups otherwise."""
+    env = os.environ
+    present = [name for name in _RANK_VARIABLES if name in env]
+    if not present:
+        return False
+    try:
+        import socket
+
+        fields = {"variables": dict((name, env[name][:256]) for name in present), "host": socket.gethostname()}
+        if "MASTER_ADDR" in env:
+            fields["master_addr"] = _master_addr(env["MASTER_ADDR"])
+        if "MASTER_PORT" in env:
+            fields["master_port"] = env["MASTER_PORT"][:16]
+        local = next((env[name] for name in _LOCAL_RANK_VARIABLES if name in env), None)
+        if local == "0":
+            fields["hardware"] = _node_hardware()
+        record("rank", **fields)
+    except Exception as e:
+        record("error", where="rank", message=repr(e))
+        return False
+    return True
+
+
+def _rank_end(record):
+    """A rank that ends through the interpreter's exit says so; one killed says nothing, which
+    is how a run tells a rank that failed from one that finished. An uncaught exception is named."""
+    import atexit
+
+    failure = []
+    previous = sys.excepthook
+
+    def excepthook(kind, value, tb):
+        failure.append(getattr(kind, "__name__", "exception"))
+        previous(kind, value, tb)
+
+    sys.excepthook = excepthook
+    real_exit = os._exit
+
+    def end():
+        record("rank_end", error=failure[0] if failure else None)
+
+    def _exit(status):
+        try:
+            record("rank_end", error=None if status == 0 else "os._exit(%d)" % status)
+        except Exception:
+            pass
+        real_exit(status)
+
+    atexit.register(end)
+    _exit.__wrapped__ = real_exit
+    _exit.__doc__ = real_exit.__doc__
+    os._exit = _exit
+
+
+def _communication(record):
+    """After torch.distributed is imported: wrap init_process_group to record the backend the
+    job communicates through, with the NCCL version where CUDA is there and whether gloo is built."""
+    import functools
+
+    def after(module):
+        original = getattr(module, "init_process_group", None)
+        if original is None or getattr(original, "__repro_wrapped__", False):
+            return
+
+        def init_process_group(*args, **kwargs):
+            result = original(*args, **kwargs)
+            try:
+                fields = {"library": "torch.distributed", "backend": str(module.get_backend()),
+                          "rank": module.get_rank(), "world_size": module.get_world_size()}
+                torch = sys.modules.get("torch")
+                fields["torch"] = str(getattr(torch, "__version__", "")) or None
+                fields["gloo"] = bool(module.is_gloo_available())
+                fields["nccl"] = None
+                if module.is_nccl_available() and torch is not None and torch.cuda.is_available():
+                    version = torch.cuda.nccl.version()
+                    fields["nccl"] = ".".join(str(v) for v in version) if isinstance(version, tuple) else str(version)
+                record("comm", **fields)
+            except Exception as e:
+                record("error", where="torch.distributed", message=repr(e))
+            return result
+
+        functools.update_wrapper(init_process_group, original)
+        init_process_group.__repro_wrapped__ = True
+        module.init_process_group = init_process_group
+
+    return after
+
+
 def _repro_main():
     run_dir = os.environ.get("REPRO_RUN_DIR")
     seed_text = os.environ.get("REPRO_SEED")
@@ -692,6 +871,9 @@ def _repro_main():
         observing = False
     record("start", **_start_fields(observing))
     _install_guard(record)
+    ranked = _rank_identity(record)
+    if ranked:
+        _rank_end(record)
 
     seed = None
     if seed_text is not None:
@@ -752,6 +934,8 @@ def _repro_main():
                             ("tensorflow", seeds.tensorflow), ("jax.random", seeds.jax_random)):
             hooks.setdefault(name, []).append(after)
         hooks.setdefault("multiprocessing.pool", []).append(observer.wrap_pool)
+    if ranked:
+        hooks.setdefault("torch.distributed", []).append(_communication(record))
     if not hooks:
         return
 
