@@ -611,7 +611,7 @@ def fingerprint(
 ) -> list[Artifact]:
     """Fingerprint each path (file or directory) relative to `root`.
 
-    `ignore`: names and fnmatch globs to skip inside directories (it replaces the defaults: pass
+    `ignore`: names and globs (repro.globs) to skip inside directories (it replaces the defaults: pass
     ``(*DEFAULT_IGNORE, *globs)`` to add to them). `cache`: a :class:`StatCache` whose entries
     spare reading unchanged files; digests are identical with or without it. `progress`: draw
     a progress line on stderr (None: only when stderr is a terminal). `jobs`: files hashed at
