@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from repro import __version__
-from repro.cli_options import CONTEXT_SETTINGS, OutputDestination, quiet_option, say_to_stderr
+from repro.cli_options import CONTEXT_SETTINGS, OutputDestination, ReproGroup, quiet_option, say_to_stderr
 from repro.destination import Destination, destination, reserved_stdout, stdout_taken
-from repro.errors import INTEGRITY, INTERNAL, INVALID, NOT_REPRODUCED, OK, Interrupted, ReproError, UsageError
+from repro.errors import INTEGRITY, INTERNAL, INVALID, NOT_REPRODUCED, OK, ReproError
 
 EXIT_CODES = f"""\b
 Exit codes: {OK} ok, {NOT_REPRODUCED} not reproduced (or the wrapped command's own code for `run`),
@@ -20,8 +20,8 @@ Exit codes: {OK} ok, {NOT_REPRODUCED} not reproduced (or the wrapped command's o
 _say = say_to_stderr
 
 
-@click.group(help="Fingerprint a training run into a signed manifest, and replay it to prove it reproduces.\n\n" + EXIT_CODES,
-             context_settings=CONTEXT_SETTINGS)
+@click.group("repro", cls=ReproGroup, help="Fingerprint a training run into a signed manifest, and replay it to prove it "
+             "reproduces.\n\n" + EXIT_CODES, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="repro")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
@@ -84,7 +84,10 @@ def run(command: tuple[str, ...], seed, threads, inputs, outputs, state, manifes
     Example:
       repro run --seed 7 --input data/ --output out/ -- python train.py
 
-    The exit code is the command's own.
+    The exit code is the command's own. When repro itself fails after the command ran (the
+    manifest cannot be sealed), the last line starts `repro: error:` and names the command's
+    exit code; the exit code is then repro's (2, 3 or 70), never mistaken for the command's:
+    on success the last line is `repro: the command exited N; ...`.
     """
     from repro import config
     from repro.evidence import signing
@@ -106,7 +109,7 @@ def run(command: tuple[str, ...], seed, threads, inputs, outputs, state, manifes
         load_key=lambda: signing.load_private_key(spec.key_path),
     )
     state = "unsigned" if outcome.manifest.predicate["unsigned"] else "signed"
-    say(f"exit {outcome.result.exit_code}; {state} manifest {outcome.manifest_path}")
+    say(f"the command exited {outcome.result.exit_code}; {state} manifest {outcome.manifest_path}")
     if spec.mlflow:
         from repro.mlflow import log_run
 
@@ -127,7 +130,8 @@ _pubkey = click.option("--pubkey", "pubkeys", multiple=True, type=click.Path(pat
 @click.option("--require-passed", is_flag=True, help="For a verdict file: exit 1 unless it says PASSED.")
 @click.option("--against", type=click.Path(path_type=Path), help="For a verdict file: require that it is about this manifest.")
 @click.option("--json", "json_out", type=OutputDestination("verification result"), help="Also write the result as "
-              "JSON here, for a failed verification too (- for standard output; schemas/verify-result.schema.json).")
+              "JSON here, for a failed verification too (- for standard output; schemas/verify-result.schema.json); "
+              "for a manifest, a verdict file or a bundle.")
 @quiet_option("Print nothing but errors: the exit code says whether it verified.")
 def verify(manifest: Path, pubkeys, no_files: bool, root: Path | None, require_passed: bool, against: Path | None,
            json_out: Destination | None, quiet: bool) -> None:
@@ -139,40 +143,27 @@ def verify(manifest: Path, pubkeys, no_files: bool, root: Path | None, require_p
     exit 0 when it is authentic, whatever its outcome (1 with --require-passed for a FAILED one)."""
     from repro.bundle import is_bundle
     from repro.evidence import verdict
-
-    if json_out is not None and (verdict.is_verdict_file(manifest) or is_bundle(manifest)):
-        raise UsageError("--json describes the verification of a manifest; a verdict file or a bundle has none yet")
-    if verdict.is_verdict_file(manifest):
-        from repro.evidence.manifest import Manifest
-        from repro.evidence.verify import trusted_keys
-
-        checked = verdict.read(manifest, trusted_keys(pubkeys))
-        if against is not None:
-            verdict.check_against(checked, Manifest.load(against), str(against))
-        if not quiet:
-            click.echo(verdict.describe(manifest, checked))
-            if against is not None:
-                click.echo(f"against    {against}: the verdict is about this manifest")
-        sys.exit(NOT_REPRODUCED if require_passed and not checked.passed_verification else OK)
-    if is_bundle(manifest):
-        from repro.bundle.cli import verify_bundle_command
-
-        message = verify_bundle_command(manifest, pubkeys)
-        if not quiet:
-            click.echo(message)
-        return
-    from repro.evidence.verify import verification_report
+    from repro.evidence.verify import bundle_report, verdict_report, verification_report
     from repro.report.json import verify_json
 
     with reserved_stdout(stdout_taken((json_out,))):
-        result = verification_report(manifest, pubkeys, check_files=not no_files, root=root)
+        if verdict.is_verdict_file(manifest):
+            result = verdict_report(manifest, pubkeys, against=against, require_passed=require_passed)
+            text = result.verdict and verdict.describe(manifest, result.verdict) + (
+                f"\nagainst    {against}: the verdict is about this manifest" if against is not None else "")
+        elif is_bundle(manifest):
+            result, text = bundle_report(manifest, pubkeys)
+        else:
+            result = verification_report(manifest, pubkeys, check_files=not no_files, root=root)
+            files = "" if no_files else f"; {result.files_checked} recorded files match"
+            text = f"OK: {manifest} signed by {result.keyid}{files}"
         if json_out is not None:
             json_out.write(verify_json(result).encode("utf-8"))
         if result.error is not None:
             raise result.error
-        files = "" if no_files else f"; {result.files_checked} recorded files match"
         if not quiet:
-            click.echo(f"OK: {manifest} signed by {result.keyid}{files}")
+            click.echo(text)
+    sys.exit(result.exit_code or OK)
 
 
 @cli.command()
@@ -292,7 +283,8 @@ def replay(manifests: tuple[Path, ...], pubkeys, rules, checkout, json_out: Dest
     \b
     Exit codes: 0 REPRODUCED, 1 NOT REPRODUCED or NOTHING VERIFIED, 2 usage or invalid
     manifest, 3 signature or integrity failure (untrusted, tampered, inputs or code changed),
-    130 / 143 interrupted by SIGINT / SIGTERM (no verdict claimed).
+    130 / 143 interrupted by SIGINT / SIGTERM (no verdict claimed). A refusal (2 or 3) still
+    writes --json (outcome REFUSED) and --junit (an error case naming the reason).
     """
     from repro.paths import check_output_target
     from repro.replay.orchestrate import ReplayOptions
@@ -322,8 +314,8 @@ def replay(manifests: tuple[Path, ...], pubkeys, rules, checkout, json_out: Dest
     opts = ReplayOptions(
         manifest_path=manifest, pubkeys=tuple(pubkeys), allow_untrusted=unsafe_allow_untrusted, root=root,
         rules_path=rules, checkout=checkout, keep_workspace=keep_workspace, output_manifest=output_manifest,
-        sign=not no_sign, key_path=key, quiet=quiet, attest=attest_out and attest_out.path, sandbox=sandbox, network=network,
-        shape=shape,
+        sign=not no_sign, key_path=key, quiet=quiet, attest=attest_out and attest_out.path, sandbox=sandbox,
+        network=network, shape=shape,
     )
     with reserved_stdout(to_stderr):
         report = _replay_reporting_refusal(manifest, opts, key, quiet, json_out, junit_out)
@@ -448,8 +440,8 @@ def doctor(manifest: Path, pubkeys, vary, jobs, budget, keep_going, json_out: De
 
 @cli.command()
 @click.argument("manifest", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=OutputDestination("bundle", allow_stdout=False), help="The bundle to write (default: <run-id>.repro.tar; "
-              "a name ending in .zst writes a zstd-compressed tar).")
+@click.option("-o", "--output", type=OutputDestination("bundle", allow_stdout=False), help="The bundle to write "
+              "(default: <run-id>.repro.tar; a name ending in .zst writes a zstd-compressed tar).")
 @click.option("--no-image", is_flag=True, help="Leave out the container image (the replay must then have or pull it).")
 @click.option("--no-inputs", is_flag=True, help="Leave out the inputs (the replay then needs them in place).")
 @click.option("--rules", type=click.Path(path_type=Path), help="Tolerance rules to pack (default: `verify:` in repro.yaml).")
@@ -540,33 +532,4 @@ def hash_(paths: tuple[Path, ...], digest: str | None, no_cache: bool, as_json: 
 
 
 def main() -> None:
-    state: dict = {}  # the group's callback notes --verbose here, so an error knows how to be shown
-    try:
-        cli.main(standalone_mode=False, prog_name="repro", obj=state)
-    except click.exceptions.Abort:
-        click.echo("repro: aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(INVALID)
-    except click.exceptions.Exit as e:
-        sys.exit(e.exit_code)
-    except Interrupted as e:
-        click.echo(f"repro: {e.message}", err=True)
-        sys.exit(e.exit_code)
-    except ReproError as e:
-        if state.get("verbose"):
-            raise
-        click.echo(f"repro: error: {e.message}", err=True)
-        sys.exit(e.exit_code)
-    except KeyboardInterrupt:
-        click.echo("repro: interrupted", err=True)
-        sys.exit(130)
-    except BrokenPipeError:
-        sys.exit(OK)
-    except Exception as e:  # a bug in repro: one line for the user, the traceback on request
-        if state.get("verbose"):
-            raise
-        click.echo(f"repro: internal error: {type(e).__name__}: {e} (rerun with --verbose for the traceback)", err=True)
-        sys.exit(INTERNAL)
-    sys.exit(OK)
+    cli.main(prog_name="repro")

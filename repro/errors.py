@@ -18,6 +18,9 @@ class ReproError(Exception):
     """Base of every error repro reports to a user."""
 
     exit_code: int = INVALID
+    command_exit_code: int | None = None
+    """Set when repro failed after the wrapped command of `repro run` had exited with this code:
+    the CLI then says so, so a 2 or 3 of repro's own is never read as the command's."""
 
     def __init__(self, message: str, *, exit_code: int | None = None) -> None:
         # One printable line whatever went into it (a file name or a manifest string may hold a

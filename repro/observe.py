@@ -14,7 +14,6 @@ Everything here is a pure function of data, except `take_snapshot`, which reads 
 
 from __future__ import annotations
 
-import fnmatch
 import math
 import os
 import re
@@ -23,6 +22,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
+
+from repro.data.digest import IgnoreRules
 
 EXCLUDED_NAMES = frozenset((".git", ".repro", "__pycache__"))
 CODE_SUFFIXES = (".py", ".pyc", ".pyo")
@@ -97,8 +98,10 @@ def child_variables(enabled: bool, root: Path) -> dict[str, str]:
     return {"REPRO_OBSERVE": "1" if enabled else "0", "REPRO_PROJECT_ROOT": str(root)}
 
 
-def _ignored(name: str, ignore: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in ignore)
+def _ignored_path(rel: str, rules: IgnoreRules) -> bool:
+    """Whether a project path or any directory above it is ignored (name or path, as a walk does)."""
+    parts = rel.split("/")
+    return any(rules(name, "/".join(parts[: i + 1])) for i, name in enumerate(parts))
 
 
 def take_snapshot(root: Path, *, skip: Iterable[str] = (), ignore: Iterable[str] = ()) -> Snapshot:
@@ -109,6 +112,7 @@ def take_snapshot(root: Path, *, skip: Iterable[str] = (), ignore: Iterable[str]
     t0 = time.perf_counter()
     skipped = frozenset(s.rstrip("/") for s in skip)
     patterns = tuple(ignore)
+    rules = IgnoreRules(patterns)
     entries: dict[str, tuple[int, int, int, int, bool]] = {}
     stack = [("", str(root))]
     while stack:
@@ -123,7 +127,7 @@ def take_snapshot(root: Path, *, skip: Iterable[str] = (), ignore: Iterable[str]
         for entry in listing:
             name = entry.name
             rel = prefix + name
-            if name in EXCLUDED_NAMES or rel in skipped or (patterns and _ignored(name, patterns)):
+            if name in EXCLUDED_NAMES or rel in skipped or (patterns and rules(name, rel)):
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
@@ -208,6 +212,7 @@ class _Places:
         self.root = str(root).rstrip("/") + "/"
         self.trees = tuple(sorted({t.rstrip("/") + "/" for t in trees if t}))
         self.ignore = ignore
+        self.rules = IgnoreRules(ignore)
 
     def relative(self, path: str, child_root: str | None) -> str | None:
         base = (child_root.rstrip("/") + "/") if child_root else self.root
@@ -217,7 +222,7 @@ class _Places:
         parts = rel.split("/")
         if not rel or EXCLUDED_NAMES.intersection(parts):
             return None
-        if self.ignore and any(_ignored(p, self.ignore) for p in parts):
+        if self.ignore and _ignored_path(rel, self.rules):
             return None
         return rel
 

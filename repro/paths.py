@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import glob
 import os
 from pathlib import Path
 
+from repro import globs
 from repro.data.digest import relative_inside
 from repro.errors import UnsafePathError, UsageError
 from repro.evidence.manifest import check_relpath
 
-GLOB_CHARS = frozenset("*?[")
+GLOB_CHARS = globs.GLOB_CHARS
 
 
 def project_relative(path: Path, root: Path) -> str:
@@ -40,16 +40,17 @@ def refuse_outside(specs: tuple[str, ...] | list[str], cwd: Path, root: Path, *,
 
 
 def expand(specs: tuple[str, ...] | list[str], cwd: Path, root: Path, *, what: str, must_exist: bool) -> list[Path]:
-    """Expand files, directories and globs (relative to `cwd`); every result must be inside `root`.
-    A spec that matches nothing is an error when `must_exist` (inputs), skipped otherwise."""
+    """Expand files, directories and globs (relative to `cwd`, in repro's one glob dialect:
+    `repro.globs`); every result must be inside `root`. A spec that matches nothing is an error
+    when `must_exist` (inputs), skipped otherwise."""
     out: list[Path] = []
     seen: set[str] = set()
     for spec in specs:
         if "\0" in spec:
             raise UsageError(f"{what} {spec!r} contains a NUL byte")
         pattern = spec if os.path.isabs(spec) else os.path.join(cwd, spec)
-        if GLOB_CHARS & set(spec):
-            matches = sorted(glob.glob(pattern, recursive=True))
+        if globs.is_glob(spec):
+            matches = globs.expand(spec, os.fspath(cwd))
         else:
             matches = [pattern] if os.path.lexists(pattern) else []
         if not matches:

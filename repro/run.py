@@ -31,6 +31,7 @@ from repro.errors import Interrupted, ReproError, UsageError, WriteError
 from repro.inject import site_dir
 from repro.evidence.jsonio import load_file, write_atomic
 from repro.evidence.manifest import SCHEMA_VERSION, Manifest, build_statement, check_paths, recorded_sidecars
+from repro import globs
 from repro.paths import check_output_target, expand, project_relative, refuse_outside
 from repro.runners.base import ExecResult, ExecSpec, Runner
 from repro.secrets import mask_argv
@@ -466,7 +467,7 @@ def execute_run(
     manifest_dir = spec.manifest_path.parent
     own_paths = [project_relative(p, in_root) for p in input_paths]
     own_paths += [project_relative(spec.cwd / s, spec.root) for s in (*spec.outputs, *spec.state)
-                  if not set(s) & set("*?[")]
+                  if not globs.is_glob(s)]
     try:
         own_paths.append(project_relative(manifest_dir, spec.root))
     except ReproError:
@@ -475,6 +476,7 @@ def execute_run(
                               run_outputs=outputs_written_by_runs(spec.root))
     if edited := code_facet.edited_warning(code.facet):
         warnings.append(edited)
+    warnings += globs.ignore_notes(spec.ignore)
     say(f"fingerprinting {len(input_paths)} input path(s)")
     cache = StatCache.for_root(spec.root)
     in_cache = cache if spec.input_root is None else StatCache.for_root(in_root)
@@ -509,6 +511,7 @@ def execute_run(
     )
     say(f"running {' '.join(mask_argv(spec.argv))} ({runner.name}, seed {spec.seed})")
     placed: list[Path] = []  # files put beside the manifest, removed again unless it is sealed
+    result: ExecResult | None = None
     try:
         result = runner.execute(exec_spec)
         if replay_of is not None and result.signal in ("SIGINT", "SIGTERM"):
@@ -522,7 +525,7 @@ def execute_run(
         output_paths = expand(spec.outputs, spec.cwd, spec.root, what="output", must_exist=False)
         found = {project_relative(p, spec.root) for p in output_paths}
         for s in spec.outputs if replay_of is None else ():  # a replay reports a missing output itself
-            if not set(s) & set("*?[") and project_relative(spec.cwd / s, spec.root) not in found:
+            if not globs.is_glob(s) and project_relative(spec.cwd / s, spec.root) not in found:
                 warnings.append(f"declared output {s} was not written")
         state_after_paths = expand(spec.state, spec.cwd, spec.root, what="state file", must_exist=False)
         state_found = {project_relative(p, spec.root) for p in state_after_paths}
@@ -586,6 +589,10 @@ def execute_run(
             warnings += keep_run_record(spec.root, spec.run_id, spec.manifest_path, raw,
                                         predicate["outputs"])
         placed.clear()  # sealed: the files beside the manifest are its own now
+    except ReproError as e:
+        if result is not None and replay_of is None:
+            e.command_exit_code = result.exit_code
+        raise
     finally:
         _remove(placed)  # not sealed: take back what was put beside the manifest
         cache.close()

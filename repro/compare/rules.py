@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
+from repro import globs
 from repro.compare import jsonpath
 from repro.compare.policy import Allclose, AnyOf, Tolerance, Ulp
 from repro.errors import UsageError
@@ -20,47 +21,6 @@ RULE_KEYS = ("match", "exact", "allclose", "ulp", "ignore", "paths", "compare")
 IGNORE = "ignore"  # the value of a `paths` entry that leaves the value at that path out
 ALLCLOSE_KEYS = ("rtol", "atol", "equal_nan")
 ULP_KEYS = ("max", "equal_nan")
-
-
-def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """fnmatch semantics on the POSIX path (`*` and `?` also match `/`, `[...]` is a class,
-    case-sensitive), plus `**/`, which also matches no directory at all: `out/**/*.npy`
-    matches `out/a.npy` as well as `out/x/y/a.npy`."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern[i] == "*":
-            while i < n and pattern[i] == "*":
-                i += 1
-            out.append(".*")
-        elif pattern[i] == "?":
-            out.append(".")
-            i += 1
-        elif pattern[i] == "[" and (close := _class_end(pattern, i)) > 0:
-            body = pattern[i + 1 : close]
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            elif body.startswith("^"):
-                body = "\\" + body
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-            i = close + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out), re.DOTALL)
-
-
-def _class_end(pattern: str, start: int) -> int:
-    """Index of the `]` closing the class opened at `start`, or -1 (then `[` is literal)."""
-    j = start + 1
-    if j < len(pattern) and pattern[j] == "!":
-        j += 1
-    if j < len(pattern) and pattern[j] == "]":
-        j += 1
-    return pattern.find("]", j)
 
 
 @dataclass(frozen=True)
@@ -97,11 +57,16 @@ class Rule:
     _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_regex", glob_to_regex(self.match))
+        object.__setattr__(self, "_regex", re.compile(globs.regex(self.match)))
 
     def matches(self, path: str) -> bool:
-        """Whether this rule's glob matches the output path (POSIX, relative to the root)."""
-        return self._regex.fullmatch(path) is not None
+        """Whether this rule's glob matches the output path (POSIX, relative to the root), in
+        repro's one glob dialect (`repro.globs`: `*` stops at `/`, `**` crosses directories)."""
+        return self._regex.match(path) is not None
+
+    def matched_before(self, path: str) -> bool:
+        """Whether the old fnmatch reading of `match` (where `*` crossed `/`) matched `path`."""
+        return globs.legacy_regex(self.match).fullmatch(path) is not None
 
     @property
     def exact(self) -> bool:
@@ -120,10 +85,25 @@ class RuleSet:
     rules: tuple[Rule, ...] = ()
 
     def rule_for(self, path: str) -> Rule:
+        """The first rule that matches `path`, in repro's glob dialect or, for rules written
+        before it, in the old fnmatch reading (where `*` crossed `/`): a rule that stopped
+        applying would silently flip the verdicts of runs already gated on it. `changed_meaning`
+        names every rule kept that way."""
         for rule in self.rules:
-            if rule.matches(path):
+            if rule.matches(path) or rule.matched_before(path):
                 return rule
         return DEFAULT_RULE
+
+    def changed_meaning(self, paths: Iterable[str]) -> list[str]:
+        """One warning per rule that decides some of `paths` only by the old reading of its
+        `match`, with the `**` spelling that says the same in the one dialect."""
+        notes: dict[int, str] = {}
+        for path in paths:
+            rule = self.rule_for(path)
+            if rule is DEFAULT_RULE or rule.index in notes or rule.matches(path):
+                continue
+            notes[rule.index] = globs.changed_meaning(rule.match, path, what=f"rules[{rule.index}].match")
+        return [notes[i] for i in sorted(notes)]
 
 
 def load_rules(data: dict | None) -> RuleSet:

@@ -27,14 +27,12 @@ as ``find -H`` and ``rsync`` do with their arguments.
 from __future__ import annotations
 
 import errno
-import fnmatch
 import gc
 import hashlib
 import logging
 import mmap
 import os
 import queue
-import re
 import stat
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -47,6 +45,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import xxhash
 
+from repro import globs as globs_dialect
 from repro.errors import UsageError
 from repro.progress import Progress
 from repro.data.statcache import SIGNATURE, StatCache, signature
@@ -224,11 +223,13 @@ def tree_root_digest(entries: Sequence[FileEntry], algorithm: str) -> Digest:
 
 
 class IgnoreRules:
-    """Which names a walk skips: exact names (cheap set lookup) and fnmatch globs.
+    """Which names a walk skips: exact names (cheap set lookup) and globs in repro's one dialect
+    (`repro.globs`).
 
     A glob matches a file or directory when it matches its name or its path as recorded in the
-    manifest (relative to the project root; ``*`` also matches ``/``). A skipped directory is not
-    entered."""
+    manifest (relative to the project root): `*.tmp` skips that name at any depth, `data/cache`
+    that directory, `**/checkpoints` every `checkpoints` directory (``*`` stops at ``/``). A
+    skipped directory is not entered."""
 
     def __init__(self, patterns: Iterable[str]) -> None:
         if isinstance(patterns, str):
@@ -242,7 +243,8 @@ class IgnoreRules:
                 names.add(p)
         self.names = frozenset(names)
         self.globs = tuple(globs)
-        self._match = re.compile("|".join(fnmatch.translate(g) for g in globs)).match if globs else None
+        compiled = globs_dialect.compile_any(globs)
+        self._match = compiled.match if compiled is not None else None
 
     def __call__(self, name: str, path: str) -> bool:
         if name in self.names:
@@ -609,7 +611,7 @@ def fingerprint(
 ) -> list[Artifact]:
     """Fingerprint each path (file or directory) relative to `root`.
 
-    `ignore`: names and fnmatch globs to skip inside directories (it replaces the defaults: pass
+    `ignore`: names and globs (repro.globs) to skip inside directories (it replaces the defaults: pass
     ``(*DEFAULT_IGNORE, *globs)`` to add to them). `cache`: a :class:`StatCache` whose entries
     spare reading unchanged files; digests are identical with or without it. `progress`: draw
     a progress line on stderr (None: only when stderr is a terminal). `jobs`: files hashed at

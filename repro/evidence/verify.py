@@ -165,6 +165,13 @@ class VerifyReport:
     keyid: str | None
     checks: tuple[Check, ...]
     error: ReproError | None
+    kind: str = "manifest"  # or "verdict", "bundle"
+    about: dict | None = None
+    """For a verdict: the signed-payload digest of the manifest it vouches for."""
+    verdict: object | None = None
+    """For a verdict: the `CheckedVerdict` read from it."""
+    exit_code: int | None = None
+    """Set where the outcome, not an error, decides the exit (a FAILED verdict with --require-passed)."""
 
     @property
     def ok(self) -> bool:
@@ -230,6 +237,50 @@ def verification_report(path: Path, pubkeys: tuple[Path, ...] | list[Path] = (),
                 error = e
                 done.append(Check(name, FAILED, e.message))
     return VerifyReport(path, state["manifest"], state["keyid"], tuple(done), error)
+
+
+def verdict_report(path: Path, pubkeys: tuple[Path, ...] | list[Path] = (), *, against: Path | None = None,
+                   require_passed: bool = False) -> VerifyReport:
+    """The checks of a verdict file (`*.intoto.jsonl`): every envelope's signature and shape,
+    then, with `against`, that it is about that manifest."""
+    from repro.evidence import verdict
+
+    done: list[Check] = []
+    checked = None
+    error: ReproError | None = None
+    try:
+        checked = verdict.read(path, trusted_keys(pubkeys))
+        done.append(Check("signature", PASSED, f"keyid {checked.keyid}; verdict {checked.result}"))
+    except ReproError as e:
+        error = e
+        done.append(Check("signature", FAILED, e.message))
+    if against is None:
+        done.append(Check("against", SKIPPED, "no --against"))
+    elif checked is None:
+        done.append(Check("against", SKIPPED, "not run: an earlier check failed"))
+    else:
+        try:
+            verdict.check_against(checked, Manifest.load(against), str(against))
+            done.append(Check("against", PASSED, f"the verdict is about {against}"))
+        except ReproError as e:
+            error = e
+            done.append(Check("against", FAILED, e.message))
+    failed_outcome = error is None and require_passed and checked is not None and not checked.passed_verification
+    return VerifyReport(path, None, checked.keyid if checked else None, tuple(done), error, kind="verdict",
+                        about=checked.manifest_digest if checked else None, verdict=checked,
+                        exit_code=1 if failed_outcome else None)
+
+
+def bundle_report(path: Path, pubkeys: tuple[Path, ...] | list[Path] = ()) -> tuple[VerifyReport, str | None]:
+    """The check of a bundle: its index signature, every member's size and sha256, and the
+    manifest inside; with the line `repro verify` prints when it passes."""
+    from repro.bundle.cli import verify_bundle_command
+
+    try:
+        message = verify_bundle_command(path, tuple(pubkeys))
+    except ReproError as e:
+        return VerifyReport(path, None, None, (Check("bundle", FAILED, e.message),), e, kind="bundle"), None
+    return VerifyReport(path, None, None, (Check("bundle", PASSED, message),), None, kind="bundle"), message
 
 
 def verify(path: Path, pubkeys: tuple[Path, ...] | list[Path] = (), *, check_files: bool = True,

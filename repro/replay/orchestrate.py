@@ -440,6 +440,7 @@ def replay(opts: ReplayOptions, *, say: Say, load_key: Callable[[], object] | No
     replay_outside = () if sandbox.sandboxed else tuple(
         o["path"] for o in (outcome.manifest.predicate.get("observed") or {}).get("outside") or ())
     notes = list(outcome.warnings)
+    notes += rules.changed_meaning(v.path for v in verdicts)
     notes += [f"{name} was masked in the recorded environment and cannot be restored: the replay runs with "
               "this machine's value" for name in env_masked]
     notes += replay_notes(manifest, refused, replay_outside, sandboxed=sandbox.sandboxed)

@@ -120,19 +120,28 @@ def verify_document(report: VerifyReport) -> dict[str, Any]:
     from repro.evidence.verdict import payload_digest
 
     m = report.manifest
+    v: Any = report.verdict
+    if report.error is not None:
+        exit_code = report.error.exit_code
+    else:
+        exit_code = report.exit_code or 0
     return {
         "schema_version": SCHEMA_VERSION,
-        "kind": "manifest",
+        "kind": report.kind,
         "path": str(report.path),
         "verified": report.ok,
-        "exit_code": 0 if report.error is None else report.error.exit_code,
+        "exit_code": exit_code,
         "error": None if report.error is None else report.error.message,
         "run_id": None if m is None else m.predicate["run_id"],
-        "manifest_digest": None if m is None else payload_digest(m),
-        "signed": None if m is None else bool(m.signatures),
+        "manifest_digest": report.about if m is None else payload_digest(m),
+        "signed": bool(m.signatures) if m is not None else (True if report.keyid else None),
         "keyid": report.keyid,
         "files_checked": report.files_checked,
         "checks": [{"name": c.name, "status": c.status, "detail": c.detail, "files": c.files} for c in report.checks],
+        "verdict": None if v is None else {
+            "result": v.result, "resource_uri": v.resource_uri, "time_verified": v.time_verified,
+            "manifest": v.manifest_name, "passed": list(v.passed), "failed": list(v.failed),
+        },
     }
 
 

@@ -9,7 +9,11 @@ import tarfile
 
 import pytest
 
+from jsonschema import Draft202012Validator
+
 from repro.bundle.archive import zstd_available
+from repro.evidence import validation
+from repro.report.json import VERIFY_SCHEMA
 from tests.bundle.conftest import record_and_pack
 from tests.conftest import repro_cli
 
@@ -57,6 +61,10 @@ def test_verify_and_unpack_a_bundle(tmp_path):
     verified = repro_cli("verify", str(packed.bundle), env=packed.env)
     assert verified.returncode == 0, verified.stderr
     assert verified.stdout.startswith("OK: bundle") and "members match" in verified.stdout
+    as_json = repro_cli("verify", str(packed.bundle), "--json", "-", env=packed.env)
+    doc = json.loads(as_json.stdout)
+    Draft202012Validator(validation.load(VERIFY_SCHEMA)).validate(doc)
+    assert doc["kind"] == "bundle" and doc["verified"] is True and doc["checks"][0]["name"] == "bundle"
     target = tmp_path / "unpacked"
     unpacked = repro_cli("unpack", str(packed.bundle), "-C", str(target), env=packed.env)
     assert unpacked.returncode == 0, unpacked.stderr

@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from repro.compare.policy import Allclose, AnyOf, Ulp
-from repro.compare.rules import RuleSet, glob_to_regex, load_rules
+from repro import globs
+from repro.compare.rules import Rule, RuleSet, load_rules
 from repro.errors import UsageError
 
 EXAMPLE = """
@@ -58,9 +59,12 @@ def test_unmatched_outputs_are_exact() -> None:
     ("pattern", "path", "hit"),
     [
         ("out/*.npz", "out/a.npz", True),
-        ("out/*.npz", "out/sub/a.npz", True),  # fnmatch: * also crosses "/"
+        ("out/*.npz", "out/sub/a.npz", False),  # * stops at "/": one dialect with --output
+        ("out/**/*.npz", "out/sub/a.npz", True),
+        ("out/*.npz", "out/.hidden.npz", False),  # nor matches a leading "."
         ("out/*.npz", "other/out/a.npz", False),  # anchored at the project root
-        ("*.log", "logs/train.log", True),
+        ("*.log", "logs/train.log", False),
+        ("**/*.log", "logs/train.log", True),
         ("out/**/*.npy", "out/a.npy", True),  # **/ may match no directory
         ("out/**/*.npy", "out/x/y/a.npy", True),
         ("**", "anything/at/all", True),
@@ -75,7 +79,20 @@ def test_unmatched_outputs_are_exact() -> None:
     ],
 )
 def test_glob(pattern: str, path: str, hit: bool) -> None:
-    assert (glob_to_regex(pattern).fullmatch(path) is not None) is hit
+    assert Rule(pattern).matches(path) is hit
+    assert globs.matches(pattern, path) is hit  # the rule and the file system read a glob alike
+
+
+def test_a_rule_written_for_the_old_reading_still_applies_and_is_named_once() -> None:
+    rules = load_rules({"rules": [{"match": "out/*.npz", "allclose": {"rtol": 1e-5}}, {"match": "**", "exact": True}]})
+    assert rules.rule_for("out/sub/a.npz").index == 0  # the verdicts of existing runs do not flip
+    assert rules.rule_for("other/a.txt").index == 1
+    notes = rules.changed_meaning(["out/a.npz", "out/sub/a.npz", "out/sub/b.npz"])
+    assert notes == ["rules[0].match 'out/*.npz' matches out/sub/a.npz only in the old reading, where `*` crossed "
+                     "`/` (or matched a leading `.`); it still applies, but that reading is deprecated: write "
+                     "'out/**/*.npz' to say so"]
+    respelled = load_rules({"rules": [{"match": "out/**/*.npz", "allclose": {"rtol": 1e-5}}]})
+    assert respelled.rule_for("out/sub/a.npz").index == 0 and respelled.changed_meaning(["out/sub/a.npz"]) == []
 
 
 def test_allclose_shorthands_mean_numpy_defaults() -> None:

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from repro.data import digest
+from repro import globs
 from repro.data.digest import (
     ALGORITHMS,
     CHUNK,
@@ -524,3 +525,12 @@ def test_a_file_read_ahead_of_its_hash_digests_as_one_read_would(tmp_path, extra
     path.write_bytes(data)
     assert digest_file(path) == {"xxh3_128": xxhash.xxh3_128(data).hexdigest()}
     assert digest_file(path, "sha256") == {"sha256": hashlib.sha256(data).hexdigest()}
+
+
+def test_ignore_globs_follow_the_one_dialect() -> None:
+    rules = IgnoreRules(["data/*.tmp", "**/checkpoints"])
+    assert rules("x.tmp", "data/x.tmp") and not rules("x.tmp", "data/sub/x.tmp")  # * stops at /
+    assert rules("checkpoints", "checkpoints") and rules("checkpoints", "a/b/checkpoints")
+    assert globs.ignore_notes(["*.tmp", "data/*.tmp", "**/checkpoints"]) == [
+        "ignore pattern 'data/*.tmp': `*` no longer crosses `/`; write 'data/**/*.tmp' if it should reach into "
+        "subdirectories"]

@@ -22,11 +22,17 @@ def _record(example, keys) -> dict:
 
 def test_replay_json_on_stdout_and_a_refusal_still_reported(example, keys):
     env = _record(example, keys)
-    ok = repro_cli("replay", "run.json", "--json", "-", "--junit", "r.xml", cwd=example, env=env)
+    (example / "rules.yaml").write_text('rules:\n  - match: "*.npz"\n    allclose: {rtol: 1.0e-6}\n')
+    ok = repro_cli("replay", "run.json", "--rules", "rules.yaml", "--json", "-", "--junit", "r.xml", cwd=example,
+                   env=env)
     assert ok.returncode == 0, ok.stderr
     doc = json.loads(ok.stdout)  # the document alone on standard output
     Draft202012Validator(validation.load(REPLAY_SCHEMA)).validate(doc)
     assert doc["outcome"] == "REPRODUCED" and doc["started_at"]
+    # A rule written when `*` crossed `/` still applies, and says how to spell it now.
+    assert {v["path"]: v["rule"] for v in doc["verdicts"]}["out/model.npz"].startswith("allclose")
+    assert any("rules[0].match '*.npz' matches out/model.npz only in the old reading" in w and "'**/*.npz'" in w
+               for w in doc["warnings"])
     assert "REPRODUCED" in ok.stderr  # the text report moved to standard error
     suite = ET.parse(example / "r.xml").getroot().find("testsuite")
     assert suite.get("name") == "repro replay run.json" and suite.get("hostname") and suite.get("timestamp")

@@ -33,6 +33,8 @@ def test_verify_json_on_stdout_and_for_a_tampered_output(example, keys):
     assert doc["manifest_digest"] == payload_digest(Manifest.load(example / "run.json"))
     assert [c["status"] for c in doc["checks"]] == ["passed"] * 6
     assert doc["files_checked"] == sum(c["files"] for c in doc["checks"] if c["name"] in ("sidecars", "artifacts")) > 0
+    quiet = repro_cli("verify", "-q", "run.json", cwd=example, env=env)
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
 
     (example / "out" / "metrics.json").write_text("{}")
     bad = repro_cli("verify", "run.json", "--json", "result.json", cwd=example, env=env)

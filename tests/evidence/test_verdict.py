@@ -9,7 +9,10 @@ import sys
 from pathlib import Path
 
 import rfc8785
+from jsonschema import Draft202012Validator
 
+from repro.evidence import validation
+from repro.report.json import VERIFY_SCHEMA
 from tests.conftest import repro_cli
 
 VSA = "https://slsa.dev/verification_summary/v1"
@@ -96,6 +99,13 @@ def test_a_run_that_does_not_reproduce_is_attested_failed(example, keys, tmp_pat
     authentic = repro_cli("verify", str(attest), cwd=example, env=env)
     assert authentic.returncode == 0 and "verdict    FAILED" in authentic.stdout and "FAILED  out/t.txt" in authentic.stdout
     assert repro_cli("verify", str(attest), "--require-passed", cwd=example, env=env).returncode == 1
+    as_json = repro_cli("verify", str(attest), "--require-passed", "--json", "-", cwd=example, env=env)
+    assert as_json.returncode == 1 and "verdict    FAILED" in as_json.stderr
+    doc = json.loads(as_json.stdout)
+    Draft202012Validator(validation.load(VERIFY_SCHEMA)).validate(doc)
+    assert doc["kind"] == "verdict" and doc["verified"] is True and doc["exit_code"] == 1
+    assert doc["verdict"]["result"] == "FAILED" and doc["verdict"]["failed"] == ["out/t.txt"]
+    assert doc["manifest_digest"] == found[VSA]["predicate"]["inputAttestations"][0]["digest"]
 
 
 def test_a_refused_replay_is_attested_failed_with_its_reason(example, keys, tmp_path):

@@ -29,7 +29,7 @@ def test_a_signal_is_forwarded_recorded_and_gives_its_exit_code(tmp_path, signum
     assert result.manifest_signal == signal.Signals(signum).name and result.manifest_exit_code == code
     assert result.verifies, result.stderr
     assert not result.child_left_running
-    assert result.stderr.strip().splitlines()[-1].startswith(f"repro: exit {code}; signed manifest ")
+    assert result.stderr.strip().splitlines()[-1].startswith(f"repro: the command exited {code}; signed manifest ")
 
 
 @pytest.mark.docker

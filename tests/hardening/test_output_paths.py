@@ -1,6 +1,7 @@
 """Every path repro must write is checked before the command runs, and a refused run leaves
 nothing behind: no empty `.repro/runs/<id>/` for a missing key, no directories made for
-`--junit /nonexistent/dir/x.xml`, and `/dev/stdout` or `-` refused up front, not after the replay."""
+`--junit /nonexistent/dir/x.xml`, and `/dev/stdout` (or `-` for a file that is not a report)
+refused up front, not after the replay."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def test_a_run_refused_for_a_missing_key_leaves_no_run_directory(tmp_path):
     ("--json", "/nonexistent/dir/x.json", "directory /nonexistent/dir does not exist"),
     ("--junit", "/dev/stdout", "is not a regular file"),
     ("--json", "/dev/null", "is not a regular file"),
-    ("--junit", "-", "write it to a file"),
+    ("--attest", "-", "cannot go to standard output"),  # `-` is standard output for the reports alone
+    ("--junit", "/tmp", "is a directory"),
     ("--manifest", "/dev/stdout", "is not a regular file"),
 ])
 def test_replay_output_paths_are_checked_before_anything_runs(signed, tmp_path, flag, value, message):
