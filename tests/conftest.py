@@ -87,18 +87,20 @@ def docker_available() -> tuple[bool, str]:
     return _DOCKER
 
 
-@pytest.fixture(autouse=True)
-def _docker_gate(request):
-    """Tests marked `docker` skip, saying why, where no engine answers — and fail instead under
-    REPRO_REQUIRE_DOCKER=1, which CI sets after starting an engine."""
-    if request.node.get_closest_marker("docker") is None:
+def require_part(variable: str, reason: str | None, hint: str) -> None:
+    """The one rule for tests that need a real part (an engine, a sandbox, a browser, a cluster):
+    where it is missing they skip, saying why and what provides it, and fail instead under
+    `variable`=1, which CI sets after provisioning the part."""
+    if reason is None:
         return
-    ok, reason = docker_available()
-    if ok:
-        return
-    if os.environ.get("REPRO_REQUIRE_DOCKER") == "1":
-        pytest.fail(f"REPRO_REQUIRE_DOCKER=1 but {reason}")
-    pytest.skip(f"{reason}; tests/docker/provision.sh starts one")
+    if os.environ.get(variable) == "1":
+        pytest.fail(f"{variable}=1 but {reason}")
+    pytest.skip(f"{reason}; {hint}")
+
+
+def _reason(probe) -> str | None:
+    ok, reason = probe()
+    return None if ok else reason
 
 
 _BWRAP: tuple[bool, str] | None = None
@@ -121,20 +123,6 @@ def bwrap_available() -> tuple[bool, str]:
     return _BWRAP
 
 
-@pytest.fixture(autouse=True)
-def _bwrap_gate(request):
-    """Tests marked `bwrap` skip, saying why, where bubblewrap is missing or cannot create
-    namespaces — and fail instead under REPRO_REQUIRE_BWRAP=1, which CI sets after installing it."""
-    if request.node.get_closest_marker("bwrap") is None:
-        return
-    ok, reason = bwrap_available()
-    if ok:
-        return
-    if os.environ.get("REPRO_REQUIRE_BWRAP") == "1":
-        pytest.fail(f"REPRO_REQUIRE_BWRAP=1 but {reason}")
-    pytest.skip(f"{reason}; tests/bwrap/provision.sh installs it")
-
-
 def chromium_path() -> str | None:
     from repro.audit.pdf import find_chromium
 
@@ -153,19 +141,7 @@ def chromium_missing() -> str | None:
 def require_chromium() -> None:
     """Skip, saying why, where headless Chromium (or pdftotext) is missing — and fail instead
     under REPRO_REQUIRE_CHROMIUM=1, which CI sets after tests/browser/provision.sh."""
-    reason = chromium_missing()
-    if reason is None:
-        return
-    if os.environ.get("REPRO_REQUIRE_CHROMIUM") == "1":
-        pytest.fail(f"REPRO_REQUIRE_CHROMIUM=1 but {reason}")
-    pytest.skip(f"{reason}; tests/browser/provision.sh installs them")
-
-
-@pytest.fixture(autouse=True)
-def _chromium_gate(request):
-    """Tests marked `chromium` run only where a headless Chromium does (`require_chromium`)."""
-    if request.node.get_closest_marker("chromium") is not None:
-        require_chromium()
+    require_part("REPRO_REQUIRE_CHROMIUM", chromium_missing(), "tests/browser/provision.sh installs them")
 
 
 def _missing_modules(names: tuple[str, ...]) -> list[str]:
@@ -227,15 +203,20 @@ def slurm_nodes() -> int:
     return len(set(out.stdout.split()))
 
 
+# marker -> (why the part is missing here or None, the variable that makes that fail, what provides it)
+_REAL_PARTS = {
+    "docker": (lambda: _reason(docker_available), "REPRO_REQUIRE_DOCKER", "tests/docker/provision.sh starts one"),
+    "bwrap": (lambda: _reason(bwrap_available), "REPRO_REQUIRE_BWRAP", "tests/bwrap/provision.sh installs it"),
+    "chromium": (chromium_missing, "REPRO_REQUIRE_CHROMIUM", "tests/browser/provision.sh installs them"),
+    "slurm": (lambda: _reason(slurm_available), "REPRO_REQUIRE_SLURM",
+              "tests/slurm/provision.sh starts a single-host cluster"),
+}
+
+
 @pytest.fixture(autouse=True)
-def _slurm_gate(request):
-    """Tests marked `slurm` skip, saying why, where no Slurm cluster answers — and fail instead
-    under REPRO_REQUIRE_SLURM=1, which CI sets after tests/slurm/provision.sh started one."""
-    if request.node.get_closest_marker("slurm") is None:
-        return
-    ok, reason = slurm_available()
-    if ok:
-        return
-    if os.environ.get("REPRO_REQUIRE_SLURM") == "1":
-        pytest.fail(f"REPRO_REQUIRE_SLURM=1 but {reason}")
-    pytest.skip(f"{reason}; tests/slurm/provision.sh starts a single-host cluster")
+def _real_part_gate(request):
+    """Tests marked `docker`, `bwrap`, `chromium` or `slurm` run only where that part works here
+    (`require_part`)."""
+    for marker, (missing, variable, hint) in _REAL_PARTS.items():
+        if request.node.get_closest_marker(marker) is not None:
+            require_part(variable, missing(), hint)
